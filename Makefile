@@ -1,0 +1,96 @@
+# mbr - the only build entry.  make | make test | make test SANITIZE=1 | make demo | make deps
+PKGS = libgit2 libarchive libzstd openssl libcurl jansson
+DEB_PKGS = libgit2-dev libarchive-dev libzstd-dev libssl-dev libcurl4-openssl-dev libjansson-dev pkg-config
+
+CC ?= cc
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+WARN = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wvla
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib/include -Ilib -Ikernels $(CFLAGS)
+LDLIBS = -pthread -lm
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BUILD = build-san
+else
+BUILD = build
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS += $(PKG_CFLAGS)
+
+ARCH := $(shell uname -m)
+LIB_SRCS = $(wildcard lib/*.c)
+KERNEL_SRCS = $(wildcard kernels/*.c)
+ifeq ($(ARCH),x86_64)
+KERNEL_SRCS += $(wildcard kernels/x86/*.c)
+endif
+BUILTIN_SRCS = $(wildcard cmd/*.c)
+HELPER_SRCS = $(wildcard t/helper/*.c)
+UNIT_SRCS = $(wildcard t/unit-tests/u-*.c)
+
+LIB_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(KERNEL_SRCS))
+BUILTIN_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(BUILTIN_SRCS))
+HELPER_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(HELPER_SRCS))
+UNIT_BINS = $(patsubst t/unit-tests/%.c,$(BUILD)/t/unit-tests/%,$(UNIT_SRCS))
+
+all: mbr t/helper/test-tool $(UNIT_BINS)
+
+check-deps:
+	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps'" >&2; exit 1; }
+
+deps:
+	@pkg-config --exists $(PKGS) 2>/dev/null || { \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS) build-essential; }
+
+$(BUILD)/libmbr.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+mbr: $(BUILTIN_OBJS) $(BUILD)/libmbr.a
+	$(CC) $(LDFLAGS) -o $@ $(BUILTIN_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS)
+
+t/helper/test-tool: $(HELPER_OBJS) $(BUILD)/libmbr.a
+	$(CC) $(LDFLAGS) -o $@ $(HELPER_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/t/unit-tests/%: t/unit-tests/%.c t/unit-tests/unit.h $(BUILD)/libmbr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS)
+
+# ISA kernels get their instruction set; dispatch happens at run time.
+$(BUILD)/kernels/x86/%.o: kernels/x86/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -mavx2 -mfma -mf16c -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.o: %.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+test: all
+	@MBR_UNIT_DIR=$(BUILD)/t/unit-tests bash t/run-tests.sh
+
+perf: all
+	bash t/perf/run.sh
+
+demo: deps all
+	bash contrib/demo.sh
+
+doc:
+	@ls Documentation/*.adoc
+
+clean:
+	rm -rf build build-san mbr t/helper/test-tool t/trash* t/results
+
+.PHONY: all deps check-deps test perf demo doc clean
+
+# For building one piece by hand while other files are in flux:
+#   cc $$(make -s print-cflags) -o x t/unit-tests/u-odb.c lib/odb.c lib/error.c ... $$(make -s print-libs)
+print-cflags:
+	@echo $(ALL_CFLAGS)
+print-libs:
+	@echo $(PKG_LIBS) $(LDLIBS)
+.PHONY: print-cflags print-libs
