@@ -6,7 +6,7 @@ CC ?= cc
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wvla
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib/include -Ilib -Ikernels $(CFLAGS)
+ALL_CFLAGS = -DMBR_DOC_DIR=\"$(CURDIR)/Documentation\" -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib/include -Ilib -Ikernels $(CFLAGS)
 LDLIBS = -pthread -lm
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

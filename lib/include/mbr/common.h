@@ -40,4 +40,10 @@ enum mbr_error_code {
 
 void mbr_error_oom(void);
 
+/*
+ * Progress reports from long operations: delta bytes were finished since
+ * the previous report, out of total. May be called from worker threads.
+ */
+typedef void (*mbr_progress_fn)(void *payload, uint64_t delta, uint64_t total);
+
 #endif

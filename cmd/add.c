@@ -1,0 +1,66 @@
+/*
+ * add.c - mbr add FILE [--name NAME] [-m MSG] [--license SPDX-ID]
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "builtin.h"
+#include "parse-options.h"
+#include "mbr/error.h"
+#include "mbr/store.h"
+
+static const char *const add_usage[] = {
+	"mbr add <file> [--name <name>] [-m <msg>] [--license <spdx-id>]", NULL
+};
+
+static void print_result_json(const struct mbr_add_result *res)
+{
+	json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I}",
+			      "commit", res->commit, "name", res->name,
+			      "unchanged", res->unchanged,
+			      "objects_written", (json_int_t)res->objects_written,
+			      "bytes_written", (json_int_t)res->bytes_written,
+			      "file_size", (json_int_t)res->file_size);
+
+	print_json(o);
+}
+
+int cmd_add(int argc, const char **argv)
+{
+	struct mbr_add_options aopts = { 0 };
+	struct mbr_add_result res;
+	struct mbr_repo *repo;
+	struct progress *progress;
+	int json = 0, quiet = 0;
+	struct option opts[] = {
+		OPT_STRING(0, "name", &aopts.name, "name", "model name (default: the file's stem)"),
+		OPT_STRING('m', "message", &aopts.message, "msg", "text for the version's commit message"),
+		OPT_STRING(0, "license", &aopts.license, "spdx-id", "license of the model (SPDX expression)"),
+		OPT_INTEGER('t', "threads", &aopts.n_threads, "n", "threads to hash with (default: all cores)"),
+		OPT_BOOL('q', "quiet", &quiet, "print nothing but errors"),
+		OPT_BOOL(0, "json", &json, "print the result as JSON"),
+		OPT_END()
+	};
+	struct stat st;
+	int err;
+
+	argc = parse_options(argc, argv, opts, add_usage);
+	if (argc != 1)
+		usage_with_options(add_usage, opts);
+	repo = setup_repo();
+	progress = quiet || json ? NULL : progress_start("Hashing", stat(argv[0], &st) ? 0 : (uint64_t)st.st_size);
+	aopts.progress = progress ? progress_update : NULL;
+	aopts.progress_payload = progress;
+	err = mbr_store_add(&res, repo, argv[0], &aopts);
+	progress_stop(progress);
+	mbr_repo_free(repo);
+	if (err)
+		return error("%s", mbr_error_last());
+	if (json)
+		print_result_json(&res);
+	else if (!quiet && res.unchanged)
+		printf("%s (%s unchanged)\n", res.commit, res.name);
+	else if (!quiet)
+		printf("%s\n", res.commit);
+	return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * diff.c - mbr diff REV1 REV2 [--json]: what changed between two versions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "builtin.h"
+#include "parse-options.h"
+#include "mbr/error.h"
+#include "mbr/store.h"
+
+static const char *const diff_usage[] = { "mbr diff <rev1> <rev2> [--json]", NULL };
+
+static char *compact(json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+}
+
+/* The value of a metadata entry, for one line of text. */
+static char *meta_value(json_t *e)
+{
+	json_t *v = json_object_get(e, "value");
+
+	if (!v)
+		v = json_object_get(e, "values");
+	if (!v && json_object_get(e, "count")) {
+		char *s;
+
+		if (asprintf(&s, "[%s x %lld] %s", json_string_value(json_object_get(e, "elem_type")),
+			     (long long)json_integer_value(json_object_get(e, "count")),
+			     json_string_value(json_object_get(e, "digest"))) < 0)
+			return NULL;
+		return s;
+	}
+	return v ? compact(v) : compact(json_object_get(e, "hex"));
+}
+
+static void print_meta(json_t *meta)
+{
+	json_t *e;
+	size_t i;
+	char *a, *b;
+
+	json_array_foreach(json_object_get(meta, "added"), i, e) {
+		printf("+ %s = %s\n", json_string_value(json_object_get(e, "key")), a = meta_value(e));
+		free(a);
+	}
+	json_array_foreach(json_object_get(meta, "removed"), i, e) {
+		printf("- %s = %s\n", json_string_value(json_object_get(e, "key")), a = meta_value(e));
+		free(a);
+	}
+	json_array_foreach(json_object_get(meta, "changed"), i, e) {
+		printf("~ %s: %s -> %s\n", json_string_value(json_object_get(e, "key")),
+		       a = meta_value(json_object_get(e, "old")), b = meta_value(json_object_get(e, "new")));
+		free(a);
+		free(b);
+	}
+}
+
+static void print_tensor_line(char sign, json_t *t)
+{
+	char *shape = compact(json_object_get(t, "shape"));
+
+	printf("%c %s %s %s\n", sign, json_string_value(json_object_get(t, "name")),
+	       json_string_value(json_object_get(t, "type")), shape);
+	free(shape);
+}
+
+static void print_tensors(json_t *tensors)
+{
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(tensors, "added"), i, t)
+		print_tensor_line('+', t);
+	json_array_foreach(json_object_get(tensors, "removed"), i, t)
+		print_tensor_line('-', t);
+	json_array_foreach(json_object_get(tensors, "changed"), i, t) {
+		char *os = compact(json_object_get(t, "old_shape"));
+		char *ns = compact(json_object_get(t, "new_shape"));
+		json_t *l2 = json_object_get(t, "rel_l2");
+
+		printf("~ %s %s %s -> %s %s", json_string_value(json_object_get(t, "name")),
+		       json_string_value(json_object_get(t, "old_type")), os,
+		       json_string_value(json_object_get(t, "new_type")), ns);
+		if (json_is_number(l2))
+			printf("  rel_l2 %.6g", json_number_value(l2));
+		putchar('\n');
+		free(os);
+		free(ns);
+	}
+	printf("  %lld tensors unchanged\n",
+	       (long long)json_integer_value(json_object_get(tensors, "unchanged")));
+}
+
+int cmd_diff(int argc, const char **argv)
+{
+	int json = 0;
+	struct option opts[] = {
+		OPT_BOOL(0, "json", &json, "print one JSON object"),
+		OPT_END()
+	};
+	struct mbr_version *a = NULL, *b = NULL;
+	struct mbr_repo *repo;
+	json_t *d = NULL, *file;
+
+	argc = parse_options(argc, argv, opts, diff_usage);
+	if (argc != 2)
+		usage_with_options(diff_usage, opts);
+	repo = setup_repo();
+	if (mbr_version_load(&a, repo, argv[0]) || mbr_version_load(&b, repo, argv[1]) ||
+	    mbr_store_diff(&d, repo, a, b))
+		die("%s", mbr_error_last());
+	if (json) {
+		print_json(d);
+	} else {
+		printf("diff %.*s %.*s\n", SHORT_ID_LEN, a->commit, SHORT_ID_LEN, b->commit);
+		print_meta(json_object_get(d, "metadata"));
+		print_tensors(json_object_get(d, "tensors"));
+		file = json_object_get(d, "file");
+		printf("  file %lld -> %lld bytes, %lld bytes shared\n",
+		       (long long)json_integer_value(json_object_get(file, "old_size")),
+		       (long long)json_integer_value(json_object_get(file, "new_size")),
+		       (long long)json_integer_value(json_object_get(file, "shared_bytes")));
+		json_decref(d);
+	}
+	mbr_version_free(a);
+	mbr_version_free(b);
+	mbr_repo_free(repo);
+	return 0;
+}

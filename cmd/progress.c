@@ -1,0 +1,93 @@
+/*
+ * progress.c - a one-line progress meter on stderr, like git's.
+ *
+ * Called from worker threads through progress_update(), so updates are
+ * serialised and throttled to a few per second.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "builtin.h"
+
+/* Below this, the work finishes before a meter would be readable. */
+#define PROGRESS_MIN_BYTES (64u << 20)
+
+struct progress {
+	const char *title;
+	uint64_t total;
+	uint64_t done;
+	double last_draw;
+	int drawn;
+	pthread_mutex_t lock;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct progress *progress_start(const char *title, uint64_t total)
+{
+	struct progress *p;
+
+	if (total < PROGRESS_MIN_BYTES || !isatty(2) || getenv("MBR_NO_PROGRESS"))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->title = title;
+	p->total = total;
+	p->last_draw = now();
+	pthread_mutex_init(&p->lock, NULL);
+	return p;
+}
+
+static void draw(struct progress *p)
+{
+	unsigned pct = p->total ? (unsigned)(100.0 * p->done / p->total) : 100;
+
+	fprintf(stderr, "\r%s: %3u%% (%llu/%llu MiB)", p->title, pct,
+		(unsigned long long)(p->done >> 20),
+		(unsigned long long)(p->total >> 20));
+	p->drawn = 1;
+}
+
+/* done is the amount finished since the previous call (a delta), which
+ * lets several threads report without sharing a counter of their own. */
+void progress_update(void *payload, uint64_t done, uint64_t total)
+{
+	struct progress *p = payload;
+	double t;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->done += done;
+	if (total)
+		p->total = total;
+	t = now();
+	if (t - p->last_draw > 0.2) {
+		p->last_draw = t;
+		draw(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void progress_stop(struct progress *p)
+{
+	if (!p)
+		return;
+	if (p->drawn) {
+		p->done = p->total;
+		draw(p);
+		fputs(", done.\n", stderr);
+	}
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
