@@ -53,7 +53,8 @@ struct mbr_kv {
 	uint64_t count;
 	/* Where this entry's value bytes lie in the file: for an ARRAY, the
 	 * element data after its type and count; for a STRING its bytes after
-	 * the length; for scalars the value itself. */
+	 * the length; for scalars the value itself. Safetensors metadata
+	 * has no tracked position: both are 0. */
 	uint64_t value_offset;
 	uint64_t value_len;
 };
@@ -89,7 +90,7 @@ struct mbr_modelfile {
 	int format;			/* enum mbr_format */
 	uint32_t version;		/* GGUF version; 0 for safetensors */
 	uint64_t alignment;		/* GGUF general.alignment (32 default); 1 for safetensors */
-	uint64_t data_offset;		/* start of tensor data */
+	uint64_t data_offset;		/* start of tensor data (<= size) */
 	const unsigned char *data;	/* the whole file (mmapped or borrowed) */
 	uint64_t size;
 	struct mbr_kv *kv;
@@ -111,6 +112,6 @@ void mbr_modelfile_free(struct mbr_modelfile *mf);
 /* Borrowed; NULL when absent. */
 const struct mbr_kv *mbr_modelfile_kv(const struct mbr_modelfile *mf, const char *key);
 const struct mbr_tensor_info *mbr_modelfile_tensor(const struct mbr_modelfile *mf, const char *name);
-const char *mbr_gguf_type_name(int gguf_type);	/* "uint32", "string", ... */
+const char *mbr_gguf_type_name(int gguf_type);	/* "uint32", "string", ...; NULL when unknown */
 
 #endif
