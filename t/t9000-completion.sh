@@ -130,4 +130,19 @@ test_expect_success 'help completes command names' '
 	test_completion "mbr help ex" "export"
 '
 
+# The option tables that drive completion also bound the manual: every
+# option a command accepts is described in its OPTIONS section.
+test_expect_success 'every option offered for completion is documented' '
+	for c in $(mbr --list-cmds); do
+		test $c = help && continue
+		page=$SRC_DIRECTORY/Documentation/mbr-$c.adoc &&
+		sed -n "/^== OPTIONS/,/^== EXIT STATUS/p" "$page" >options &&
+		for o in $(mbr $c --mbr-completion-helper); do
+			o=${o%=}
+			grep -q -e "^$o\b" -e ", $o\b" options ||
+				{ echo "mbr-$c.adoc does not describe $o"; exit 1; }
+		done
+	done
+'
+
 test_done
