@@ -115,6 +115,21 @@ test_expect_success 'exporting the version gives back tiny.gguf' '
 	cmp "$VEC/tiny.gguf" out.gguf
 '
 
+test_expect_success 'a chunked tensor lists its chunks: consecutive byte ranges, the last short' '
+	mbr init -q chunked &&
+	MBR_TEST_CHUNK_SIZE=6 mbr -C chunked add tiny.gguf &&
+	git --git-dir=chunked/.mbr/lineage.git show tiny:manifest.json >chunked.json &&
+	for r in "4416 6" "4422 6" "4428 4"; do
+		echo "sha256:$(range_sha "$VEC/tiny.gguf" $r)" || exit 1
+	done | paste -sd, >expect &&
+	grep "\"name\":\"a\"" chunked.json >a.json &&
+	grep -q "\"size\":16,\"chunk_size\":6,\"objects\":\[" a.json &&
+	sed "s/.*\"objects\":\[\([^]]*\)\].*/\1/; s/\"//g" a.json >actual &&
+	test_cmp expect actual &&
+	mbr -C chunked export tiny -o chunked.gguf &&
+	cmp "$VEC/tiny.gguf" chunked.gguf
+'
+
 test_expect_success 'a second registry stores the same objects under the same names' '
 	mbr init -q reg2 &&
 	mbr -C reg2 add tiny.gguf --name other &&
