@@ -34,7 +34,9 @@ void mbr_sha256_final(struct mbr_oid *out, struct mbr_sha256_ctx *ctx);
 char *mbr_oid_fmt(char *out, const struct mbr_oid *oid);
 /* 64 hex chars, no prefix, into out (MBR_OID_HEXSZ + 1 bytes). */
 char *mbr_oid_tohex(char *out, const struct mbr_oid *oid);
-/* Accepts "sha256:<hex>" or bare 64 hex; MBR_EINVALID otherwise. */
+/* Accepts "sha256:<hex>" or bare 64 hex; MBR_EINVALID otherwise. The hex
+ * must be lowercase: OCI digests are, and an id must have one spelling so
+ * that ids compared as text (refs, manifests) agree. */
 int mbr_oid_parse(struct mbr_oid *out, const char *str);
 int mbr_oid_cmp(const struct mbr_oid *a, const struct mbr_oid *b);
 int mbr_oid_is_zero(const struct mbr_oid *a);
