@@ -29,7 +29,7 @@ int cmd_help(int argc, const char **argv)
 	char path[4096];
 	const char *dir = getenv("MBR_DOC_DIR") ? getenv("MBR_DOC_DIR") : MBR_DOC_DIR;
 
-	if (argc < 2) {
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		list_commands(stdout);
 		return 0;
 	}

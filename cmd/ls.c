@@ -2,6 +2,7 @@
  * ls.c - mbr ls [--json]: the models, one line each.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "builtin.h"
 #include "parse-options.h"
@@ -12,18 +13,34 @@
 static const char *const ls_usage[] = { "mbr ls [--json]", NULL };
 
 /* "F32:45,Q8_0:154" sorted by name, from the manifest's tensors. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static json_t *tensor_type_counts(const struct mbr_manifest *m)
 {
-	json_t *counts = json_object();
+	json_t *counts = json_object(), *sorted = json_object();
+	const char **names = calloc(m->n_tensors + 1, sizeof(*names));
+	size_t n = 0;
 
+	if (!names)
+		die("out of memory");
 	for (size_t i = 0; i < m->n_tensors; i++) {
 		const struct mbr_type_info *t = mbr_type_get(m->tensors[i].type);
 		const char *name = t ? t->name : "?";
 		json_t *c = json_object_get(counts, name);
 
+		if (!c)
+			names[n++] = name;
 		json_object_set_new(counts, name, json_integer(c ? json_integer_value(c) + 1 : 1));
 	}
-	return counts;
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		json_object_set(sorted, names[i], json_object_get(counts, names[i]));
+	free(names);
+	json_decref(counts);
+	return sorted;
 }
 
 static const char *format_name(int format)
@@ -99,6 +116,29 @@ static void print_table(json_t *models)
 	}
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+/* Refs come in the order libgit2 finds them; people read models by name. */
+static void sort_by_name(json_t *models)
+{
+	size_t n = json_array_size(models);
+	json_t **rows = calloc(n ? n : 1, sizeof(*rows));
+
+	if (!rows)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		rows[i] = json_incref(json_array_get(models, i));
+	qsort(rows, n, sizeof(*rows), cmp_name);
+	json_array_clear(models);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(models, rows[i]);
+	free(rows);
+}
+
 int cmd_ls(int argc, const char **argv)
 {
 	int json = 0;
@@ -115,6 +155,7 @@ int cmd_ls(int argc, const char **argv)
 	ctx.models = json_array();
 	if (mbr_lineage_foreach_ref(ctx.repo->lineage, collect_model, &ctx))
 		die_lib("ls");
+	sort_by_name(ctx.models);
 	if (json)
 		print_json(json_incref(ctx.models));
 	else

@@ -84,6 +84,17 @@ static void print_meta_entry(json_t *e)
 	free(text);
 }
 
+static void print_indented(const char *text)
+{
+	while (text && *text) {
+		size_t len = strcspn(text, "\n");
+
+		printf("    %.*s\n", (int)len, text);
+		text += len + (text[len] == '\n');
+	}
+	putchar('\n');
+}
+
 static void print_text(json_t *o)
 {
 	json_t *commit = json_object_get(o, "commit"), *file = json_object_get(o, "file");
@@ -105,9 +116,9 @@ static void print_text(json_t *o)
 	       (long long)json_integer_value(json_object_get(file, "version")),
 	       (long long)json_integer_value(json_object_get(file, "size")),
 	       json_string_value(json_object_get(file, "sha256")));
-	printf("parameters %lld\n\n    %s\n",
-	       (long long)json_integer_value(json_object_get(o, "parameters")),
-	       json_string_value(json_object_get(commit, "message")));
+	printf("parameters %lld\n\n",
+	       (long long)json_integer_value(json_object_get(o, "parameters")));
+	print_indented(json_string_value(json_object_get(commit, "message")));
 	printf("metadata:\n");
 	json_array_foreach(json_object_get(o, "metadata"), i, e)
 		print_meta_entry(e);

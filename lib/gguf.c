@@ -342,6 +342,7 @@ static int read_tensor_info(struct reader *r, struct mbr_tensor_info *t)
 	uint32_t type;
 	int err;
 
+	t->info_offset = r->pos;
 	if ((err = read_name(r, &t->name, &name_len)) < 0 ||
 	    (err = read_u32(r, &t->n_dims)) < 0)
 		return err;

@@ -565,8 +565,9 @@ static int report_ref(struct mbr_lineage *lin, const char *name, mbr_ref_cb cb,
 	git_oid oid;
 
 	/* a ref that does not resolve has no target: reported as "" */
+	/* an annotated tag is reported by the commit it leads to */
 	if (!ref_target(&oid, &commit, lin, name))
-		oid_hex(target, &oid);
+		oid_hex(target, commit ? git_object_id(commit) : &oid);
 	git_object_free(commit);
 	return cb(name, target, commit != NULL, payload);
 }

@@ -1032,16 +1032,31 @@ static int parse_metadata(const struct parser *p, const json_t *root)
 
 	if (err)
 		return err;
+	json_t *seen = json_object();
+
+	MBR_CHECK_ALLOC(seen);
 	MBR_CHECK_ALLOC(p->m->metadata = json_array());
 	json_array_foreach(arr, i, e) {
 		json_t *entry;
+		const char *key;
 
 		if ((err = parse_meta_entry(&entry, p, e, i)))
-			return err;
-		if (json_array_append_new(p->m->metadata, entry))
-			return oom();
+			break;
+		/* lookups take the first entry of a key: a second would be invisible */
+		key = json_string_value(json_object_get(entry, "key"));
+		if (json_object_get(seen, key)) {
+			json_decref(entry);
+			err = corrupt(p, "metadata[%zu].key '%s' appears twice", i, key);
+			break;
+		}
+		if (json_object_set_new(seen, key, json_true()) ||
+		    json_array_append_new(p->m->metadata, entry)) {
+			err = oom();
+			break;
+		}
 	}
-	return 0;
+	json_decref(seen);
+	return err;
 }
 
 static int parse_ids(const struct parser *p, struct mbr_manifest_tensor *t,

@@ -195,7 +195,8 @@ static int sorted_spans(struct span **out, struct mbr_modelfile *mf)
 static void add_region(struct mbr_modelfile *mf, uint64_t *pos, uint64_t end,
 		       int kind, size_t index)
 {
-	if (end > *pos)
+	/* an empty tensor keeps its (empty) region: every tensor has one */
+	if (end > *pos || kind == MBR_REGION_TENSOR)
 		mf->regions[mf->n_regions++] = (struct mbr_region){
 			*pos, end - *pos, kind, index };
 	*pos = end;

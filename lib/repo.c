@@ -41,6 +41,8 @@ static int write_small_file(const char *path, const char *text)
 	return fclose(f) ? mbr_error_set_os("cannot write '%s'", path) : 0;
 }
 
+/* A registry directory has a format file and a lineage repository; a
+ * directory that merely holds a file called "format" is not one. */
 static int is_registry(const char *mbrdir)
 {
 	struct strbuf path = STRBUF_INIT;
@@ -49,13 +51,16 @@ static int is_registry(const char *mbrdir)
 
 	strbuf_addf(&path, "%s/format", mbrdir);
 	ok = !stat(path.buf, &st) && S_ISREG(st.st_mode);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/lineage.git", mbrdir);
+	ok = ok && !stat(path.buf, &st) && S_ISDIR(st.st_mode);
 	strbuf_release(&path);
 	return ok;
 }
 
 int mbr_repo_init(char **created, const char *dir)
 {
-	static const char *const subdirs[] = { "objects", "objects/tmp", "hooks" };
+	static const char *const subdirs[] = { "objects", "objects/tmp" };
 	struct strbuf mbrdir = STRBUF_INIT, path = STRBUF_INIT;
 	char abs[PATH_MAX];
 	int err = 0;

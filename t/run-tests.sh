@@ -6,9 +6,10 @@
 cd "$(dirname "$0")" || exit 1
 unit_dir=${MBR_UNIT_DIR:-../build/t/unit-tests}
 case "$unit_dir" in /*) ;; *) unit_dir=$PWD/../${unit_dir#../} ;; esac
-results=results
-rm -rf "$results"
-mkdir -p "$results"
+# Each run has its own results directory, so runs at once don't mix.
+mkdir -p results
+results=$(mktemp -d "$PWD/results/run.XXXXXX")
+export results
 
 if test $# -gt 0; then
 	tests=("$@")
@@ -21,10 +22,10 @@ fi
 run_one () {
 	name=$(basename "$1" .sh)
 	case "$1" in
-	*.sh) bash "$1" >"results/$name.tap" 2>&1 ;;
-	*) (cd "$(dirname "$1")" && "./$name") >"results/$name.tap" 2>&1 ;;
+	*.sh) bash "$1" >"$results/$name.tap" 2>&1 ;;
+	*) (cd "$(dirname "$1")" && "./$name") >"$results/$name.tap" 2>&1 ;;
 	esac
-	echo "$?" >"results/$name.rc"
+	echo "$?" >"$results/$name.rc"
 }
 export -f run_one
 
@@ -35,10 +36,11 @@ passed=0 failed=0 skipped=0
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	tap=$results/$name.tap
-	p=$(grep -c '^ok ' "$tap" | tr -d ' ')
-	s=$(grep -ci '^ok .*# skip' "$tap" | tr -d ' ')
-	f=$(grep -c '^not ok ' "$tap" | tr -d ' ')
-	rc=$(cat "$results/$name.rc")
+	p=$(grep -c '^ok ' "$tap" 2>/dev/null)
+	s=$(grep -ci '^ok .*# skip' "$tap" 2>/dev/null)
+	f=$(grep -c '^not ok ' "$tap" 2>/dev/null)
+	rc=$(cat "$results/$name.rc" 2>/dev/null || echo missing)
+	p=${p:-0} s=${s:-0} f=${f:-0}
 	# A script that died before its plan counts as a failure.
 	if test "$rc" != 0 && test "$f" = 0; then f=1; fi
 	p=$((p - s))

@@ -22,7 +22,7 @@ done
 test_expect_success 'the manifest records the whole-file SHA-256 and size' '
 	mbr -C reg show --json tiny-f32 >show.json &&
 	grep "\"sha256\": \"sha256:$(grep tiny-f32 "$FIXTURES/models/SHA256SUMS" | cut -d" " -f1)\"" show.json &&
-	grep "\"size\": $(wc -c <"$FIXTURES/models/tiny-f32.gguf")," show.json
+	grep "\"size\": $(wc -c <"$FIXTURES/models/tiny-f32.gguf")\$" show.json
 '
 
 test_expect_success 'adding the same file again adds no object and no commit' '

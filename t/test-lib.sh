@@ -30,7 +30,6 @@ test_count=0
 test_failed=0
 test_skipped=0
 test_tick_time=1700000000
-test_cleanup=
 
 rm -rf "$TRASH_DIRECTORY"
 mkdir -p "$TRASH_DIRECTORY" || exit 1
@@ -51,9 +50,10 @@ test_have_prereq () {
 	esac
 }
 
-# Run $1 after the current test, pass or fail.
+# Run $1 after the current test, pass or fail. The test body runs in a
+# subshell, so the cleanups are kept in a file the parent reads.
 test_when_finished () {
-	test_cleanup="$1; $test_cleanup"
+	printf '%s\n' "$1" >>"$TRASH_DIRECTORY/.cleanup"
 }
 
 # The command must fail in a controlled way: exit 1..125 or 128/129, not
@@ -79,20 +79,23 @@ test_file_not_empty () {
 	test -s "$1" || { echo >&2 "'$1' is empty or missing"; return 1; }
 }
 
-# How many objects the registry in the current directory holds.
+# How many objects the registry in DIR (default: reg) holds.
 object_count () {
-	find .mbr/objects -path .mbr/objects/tmp -prune -o -type f -print | wc -l
+	find "${1:-reg}/.mbr/objects" -path "${1:-reg}/.mbr/objects/tmp" -prune -o -type f -print | wc -l
 }
 
 test_run_ () {
-	test_cleanup=:
+	rm -f "$TRASH_DIRECTORY/.cleanup"
 	if test -n "$MBR_TEST_VERBOSE"; then
 		(eval "set -e; $1")
 	else
 		(eval "set -e; $1") >"$TRASH_DIRECTORY/.out" 2>&1
 	fi
 	test_status=$?
-	eval "$test_cleanup" >/dev/null 2>&1
+	if test -f "$TRASH_DIRECTORY/.cleanup"; then
+		(. "$TRASH_DIRECTORY/.cleanup") >/dev/null 2>&1
+		rm -f "$TRASH_DIRECTORY/.cleanup"
+	fi
 	return $test_status
 }
 

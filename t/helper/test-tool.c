@@ -15,6 +15,8 @@ struct test_cmd {
 };
 
 static const struct test_cmd cmds[] = {
+	{ "gguf-fields", cmd__gguf_fields },
+	{ "gguf-rewrite", cmd__gguf_rewrite },
 	{ "mkmodel", cmd__mkmodel },
 };
 

@@ -8,6 +8,8 @@
 #ifndef TEST_TOOL_H
 #define TEST_TOOL_H
 
+int cmd__gguf_fields(int argc, const char **argv);
+int cmd__gguf_rewrite(int argc, const char **argv);
 int cmd__mkmodel(int argc, const char **argv);
 
 #endif

@@ -73,8 +73,8 @@ struct mbr_commit_info {
 typedef int (*mbr_commit_cb)(const struct mbr_commit_info *info, void *payload);
 int mbr_lineage_walk(struct mbr_lineage *lin, const char *rev, mbr_commit_cb cb, void *payload);
 
-/* Every ref: name ("refs/heads/tiny") and the id it points at (resolved
- * through symbolic refs). target_ok is 0 when the ref is dangling: its
+/* Every ref: name ("refs/heads/tiny") and the commit it leads to (through
+ * symbolic refs and annotated tags; the raw id when it leads to no commit). target_ok is 0 when the ref is dangling: its
  * target object is missing or not a commit. */
 typedef int (*mbr_ref_cb)(const char *refname, const char *target, int target_ok, void *payload);
 int mbr_lineage_foreach_ref(struct mbr_lineage *lin, mbr_ref_cb cb, void *payload);

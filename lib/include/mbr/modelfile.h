@@ -66,6 +66,7 @@ struct mbr_tensor_info {
 	uint64_t ne[MBR_MAX_DIMS];	/* ne[0] fastest-varying (ggml order) */
 	uint64_t offset;		/* absolute offset of the data in the file */
 	uint64_t size;			/* bytes */
+	uint64_t info_offset;		/* GGUF: where its tensor info starts (for tools) */
 };
 
 enum mbr_region_kind {

@@ -1,0 +1,66 @@
+#!/bin/bash
+test_description='mbr diff: metadata and tensor changes, relative L2'
+. ./test-lib.sh
+
+test_expect_success 'setup' '
+	mbr init -q reg &&
+	mbr -C reg add "$FIXTURES/models/tiny-f32.gguf" --name m &&
+	test_tick &&
+	mbr -C reg add "$FIXTURES/models/tiny-Q8_0.gguf" --name m &&
+	mbr -C reg add "$FIXTURES/models/tiny-Q4_0.gguf" --name q4 &&
+	mbr -C reg add "$FIXTURES/models/small-f16.gguf" --name small
+'
+
+test_expect_success 'a version against itself: nothing changed' '
+	mbr -C reg diff m m --json >d.json &&
+	grep "\"unchanged\": 21" d.json &&
+	mbr -C reg diff m m >d.txt &&
+	! grep "^[-+~] " d.txt
+'
+
+test_expect_success 'F32 to Q8_0: file_type changes, matrices change type' '
+	mbr -C reg diff m~1 m >d.txt &&
+	cat d.txt &&
+	grep "^~ general.file_type: 0 -> 7" d.txt &&
+	grep "^~ blk.0.attn_q.weight F32 \[64,64\] -> Q8_0 \[64,64\]" d.txt &&
+	grep "tensors unchanged" d.txt
+'
+
+test_expect_success 'same type and shape: rel_l2 of independent random weights is sqrt(2)' '
+	vocab="$FIXTURES/vocab/ggml-vocab-llama-spm.gguf" &&
+	test-tool mkmodel -o r1.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type F32 --seed 1 &&
+	test-tool mkmodel -o r2.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type F32 --seed 2 &&
+	mbr -C reg add r1.gguf --name r &&
+	mbr -C reg add r2.gguf --name r &&
+	mbr -C reg diff r~1 r >r.txt &&
+	l2=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" r.txt) &&
+	echo "rel_l2 $l2" &&
+	test "$(echo "$l2 > 1.35 && $l2 < 1.48" | bc -l)" = 1
+'
+
+test_expect_success 'Q8_0 (dequantized) rel_l2 of independent weights is also near sqrt(2)' '
+	vocab="$FIXTURES/vocab/ggml-vocab-llama-spm.gguf" &&
+	test-tool mkmodel -o h1.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type F16 --seed 1 &&
+	test-tool mkmodel -o h2.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type Q8_0 --seed 1 &&
+	test-tool mkmodel -o h3.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type Q8_0 --seed 3 &&
+	mbr -C reg add h2.gguf --name h &&
+	mbr -C reg add h3.gguf --name h &&
+	mbr -C reg diff h~1 h >h.txt &&
+	l2=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" h.txt) &&
+	echo "rel_l2 $l2" &&
+	test "$(echo "$l2 > 1.35 && $l2 < 1.48" | bc -l)" = 1
+'
+
+test_expect_success 'different models: shape changes and added/removed metadata show' '
+	mbr -C reg diff m~1 small >ds.txt &&
+	grep "^~ token_embd.weight F32 \[64,32000\] -> F16 \[256,32000\]" ds.txt &&
+	grep "^~ llama.embedding_length: 64 -> 256" ds.txt &&
+	grep "^+ blk.2.attn_q.weight" ds.txt
+'
+
+test_expect_success 'diff of an unknown revision fails' '
+	test_must_fail mbr -C reg diff m nosuch 2>err &&
+	grep "nosuch" err
+'
+
+test_done
