@@ -8,7 +8,9 @@
  * or tensor chunk straight from the mapping and writes it to the object
  * store if it is new. Each byte is read by exactly two consumers, the
  * whole-file hash and its region's hash, and copied at most once, into
- * its object. Then the manifest is committed under the lineage lock.
+ * its object. New objects are written as one batch (odb.h): the disk
+ * catches up while the cores hash, and one wait at the end makes them all
+ * durable before the manifest is committed under the lineage lock.
  *
  * A stat cache (.mbr/addcache) remembers files already added, keyed by
  * device, inode, size, mtime and ctime like git's index, so adding an
@@ -41,13 +43,11 @@ struct add_job {
 
 struct add_ctx {
 	const struct mbr_modelfile *mf;
-	struct mbr_odb *odb;
+	struct mbr_odb_batch *batch;
 	struct add_job *jobs;	/* jobs[0] is the whole-file hash */
 	size_t n_jobs;
 	struct mbr_region_store *stores;
 	struct mbr_oid file_sha256;
-	uint64_t objects_written;	/* atomic */
-	uint64_t bytes_written;		/* atomic */
 	mbr_progress_fn progress;
 	void *progress_payload;
 };
@@ -140,15 +140,10 @@ static int store_piece(struct add_ctx *ctx, const struct add_job *job)
 {
 	const struct mbr_region *r = &ctx->mf->regions[job->region];
 	int flags = r->kind == MBR_REGION_TENSOR ? MBR_ODB_RAW : MBR_ODB_TRY_COMPRESS;
-	int written = 0, err;
+	const unsigned char *data = ctx->mf->data + job->offset;
 
-	err = mbr_odb_hash_write(job->id, ctx->odb, &written, ctx->mf->data + job->offset,
-				 job->len, flags);
-	if (!err && written) {
-		__atomic_add_fetch(&ctx->objects_written, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&ctx->bytes_written, job->len, __ATOMIC_RELAXED);
-	}
-	return err;
+	mbr_sha256(job->id, data, job->len);
+	return mbr_odb_batch_write(ctx->batch, job->id, data, job->len, flags);
 }
 
 static int run_add_job(void *payload, size_t i)
@@ -349,7 +344,7 @@ static int manifest_from_file(struct mbr_manifest **out, struct mbr_add_result *
 			      struct mbr_repo *repo, const struct mbr_modelfile *mf,
 			      const struct mbr_add_options *opts)
 {
-	struct add_ctx ctx = { .mf = mf, .odb = repo->odb, .progress = opts->progress,
+	struct add_ctx ctx = { .mf = mf, .progress = opts->progress,
 			       .progress_payload = opts->progress_payload };
 	const struct mbr_kv *lic = mbr_modelfile_kv(mf, "general.license");
 	const char *license = opts->license;
@@ -357,11 +352,12 @@ static int manifest_from_file(struct mbr_manifest **out, struct mbr_add_result *
 
 	if (!license && lic && lic->type == MBR_GGUF_STRING && mbr_spdx_is_valid(lic->str))
 		license = lic->str;
-	if (!(err = plan_jobs(&ctx)) &&
-	    !(err = mbr_parallel_run(ctx.n_jobs, opts->n_threads, run_add_job, &ctx)))
+	if (!(err = mbr_odb_batch_new(&ctx.batch, repo->odb)) &&
+	    !(err = plan_jobs(&ctx)) &&
+	    !(err = mbr_parallel_run(ctx.n_jobs, opts->n_threads, run_add_job, &ctx)) &&
+	    !(err = mbr_odb_batch_commit(ctx.batch, &res->objects_written, &res->bytes_written)))
 		err = mbr_manifest_from_modelfile(out, mf, ctx.stores, &ctx.file_sha256, license);
-	res->objects_written = ctx.objects_written;
-	res->bytes_written = ctx.bytes_written;
+	mbr_odb_batch_free(ctx.batch);
 	free_ctx(&ctx);
 	return err;
 }

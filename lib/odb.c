@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@
 struct mbr_odb {
 	char *dir;		/* the objects directory, no trailing '/' */
 	size_t dirlen;
+	/* MBR_FSYNC=0 trades durability for speed (like git's core.fsync):
+	 * after a crash, objects may be damaged, which fsck finds. */
+	int fsync;
 };
 
 static const unsigned char empty_object[1];
@@ -80,6 +84,7 @@ int mbr_odb_open(struct mbr_odb **out, const char *objects_dir)
 		return MBR_ENOMEM;
 	}
 	odb->dirlen = len;
+	odb->fsync = !getenv("MBR_FSYNC") || strcmp(getenv("MBR_FSYNC"), "0");
 	*out = odb;
 	return 0;
 }
@@ -182,10 +187,13 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-static int fsync_dir(const char *path)
+static int fsync_dir(const struct mbr_odb *odb, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd;
 
+	if (!odb->fsync)
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0) {
 		int r = mbr_error_set_os("cannot fsync directory '%s'", path);
 
@@ -223,7 +231,7 @@ static int create_tmp(struct strbuf *path, const struct mbr_odb *odb)
  * left in path. Nothing is left behind on failure.
  */
 static int write_tmp(struct strbuf *path, const struct mbr_odb *odb,
-		     const void *buf, size_t len)
+		     const void *buf, size_t len, int durable)
 {
 	int fd = create_tmp(path, odb);
 	const char *what;
@@ -234,8 +242,12 @@ static int write_tmp(struct strbuf *path, const struct mbr_odb *odb,
 		what = "write";
 	else if (fchmod(fd, 0444) < 0)
 		what = "chmod";
-	else if (fsync(fd) < 0)
-		what = "fsync";
+	else if (!odb->fsync)
+		what = NULL;
+	else if (durable ? fsync(fd) < 0 :
+		 /* a batch: start writeback now, wait for it at commit */
+		 sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno != ENOSYS)
+		what = durable ? "fsync" : "start writeback of";
 	else
 		what = NULL;
 	if (what) {
@@ -273,7 +285,7 @@ static int rename_noreplace(const char *from, const char *to)
 static int make_fanout(const struct mbr_odb *odb, const char *fanout)
 {
 	if (!mkdir(fanout, 0755))
-		return fsync_dir(odb->dir);
+		return fsync_dir(odb, odb->dir);
 	if (errno == EEXIST)
 		return 0;	/* another writer just made it */
 	return mbr_error_set_os("cannot create '%s'", fanout);
@@ -305,7 +317,7 @@ static int install(int *written, const struct mbr_odb *odb,
 	} else if (r < 0) {
 		r = mbr_error_set_os("cannot rename '%s' to '%s'", tmp, dst);
 	} else {
-		r = fsync_dir(fanout.buf);
+		r = fsync_dir(odb, fanout.buf);
 		*written = !r;
 	}
 out:
@@ -313,15 +325,19 @@ out:
 	return r;
 }
 
-int mbr_odb_write(struct mbr_odb *odb, int *written, const struct mbr_oid *id,
-		  const void *data, size_t len, int flags)
+/*
+ * Write a new object's bytes (compressed when that pays) to a temporary
+ * file; tmp and dst receive its temporary and final names. Returns 1 when
+ * staged, 0 when the object already exists, or an error.
+ */
+static int stage(struct strbuf *tmp, struct strbuf *dst, struct mbr_odb *odb,
+		 const struct mbr_oid *id, const void *data, size_t len, int flags,
+		 int durable)
 {
-	struct strbuf tmp = STRBUF_INIT, dst = STRBUF_INIT;
 	void *zbuf = NULL;
 	size_t outlen = len;
-	int zst, r;
+	int r;
 
-	*written = 0;
 	if (mbr_odb_exists(odb, id))
 		return 0;
 	if (flags & MBR_ODB_TRY_COMPRESS) {
@@ -329,11 +345,21 @@ int mbr_odb_write(struct mbr_odb *odb, int *written, const struct mbr_oid *id,
 		if (r)
 			return r;
 	}
-	zst = zbuf != NULL;
-	r = write_tmp(&tmp, odb, zst ? zbuf : data, outlen);
+	r = write_tmp(tmp, odb, zbuf ? zbuf : data, outlen, durable);
+	object_path(dst, odb, id, zbuf != NULL);
 	free(zbuf);
-	if (!r) {
-		object_path(&dst, odb, id, zst);
+	return r ? r : 1;
+}
+
+int mbr_odb_write(struct mbr_odb *odb, int *written, const struct mbr_oid *id,
+		  const void *data, size_t len, int flags)
+{
+	struct strbuf tmp = STRBUF_INIT, dst = STRBUF_INIT;
+	int r;
+
+	*written = 0;
+	r = stage(&tmp, &dst, odb, id, data, len, flags, 1);
+	if (r == 1) {
 		r = install(written, odb, tmp.buf, dst.buf);
 		if (r)
 			unlink(tmp.buf);
@@ -348,6 +374,166 @@ int mbr_odb_hash_write(struct mbr_oid *out, struct mbr_odb *odb, int *written,
 {
 	mbr_sha256(out, data, len);
 	return mbr_odb_write(odb, written, out, data, len, flags);
+}
+
+/* ---- batches ------------------------------------------------------- */
+
+struct staged {
+	char *tmp;
+	char *dst;
+	uint64_t len;		/* uncompressed */
+};
+
+struct mbr_odb_batch {
+	struct mbr_odb *odb;
+	pthread_mutex_t lock;
+	struct staged *items;
+	size_t n, alloc;
+};
+
+int mbr_odb_batch_new(struct mbr_odb_batch **out, struct mbr_odb *odb)
+{
+	struct mbr_odb_batch *b = calloc(1, sizeof(*b));
+
+	MBR_CHECK_ALLOC(b);
+	b->odb = odb;
+	pthread_mutex_init(&b->lock, NULL);
+	*out = b;
+	return 0;
+}
+
+static int batch_append(struct mbr_odb_batch *b, struct strbuf *tmp, struct strbuf *dst,
+			uint64_t len)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->n == b->alloc) {
+		size_t alloc = b->alloc ? 2 * b->alloc : 64;
+		struct staged *items = realloc(b->items, alloc * sizeof(*items));
+
+		if (items) {
+			b->items = items;
+			b->alloc = alloc;
+		}
+	}
+	if (b->n < b->alloc) {
+		struct staged *s = &b->items[b->n++];
+
+		s->tmp = strbuf_detach(tmp, NULL);
+		s->dst = strbuf_detach(dst, NULL);
+		s->len = len;
+	} else {
+		mbr_error_oom();
+		r = MBR_ENOMEM;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+int mbr_odb_batch_write(struct mbr_odb_batch *b, const struct mbr_oid *id,
+			const void *data, size_t len, int flags)
+{
+	struct strbuf tmp = STRBUF_INIT, dst = STRBUF_INIT;
+	int r = stage(&tmp, &dst, b->odb, id, data, len, flags, 0);
+
+	if (r == 1) {
+		r = batch_append(b, &tmp, &dst, len);
+		if (r)
+			unlink(tmp.buf);
+	}
+	strbuf_release(&tmp);
+	strbuf_release(&dst);
+	return r;
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		r = mbr_error_set_os("cannot fsync '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int cmp_staged_dst(const void *a, const void *b)
+{
+	return strcmp(((const struct staged *)a)->dst, ((const struct staged *)b)->dst);
+}
+
+/*
+ * Rename every staged file into place, then fsync each fan-out directory
+ * once (items are sorted by destination). All renames go first so that
+ * the first directory fsync commits them in one journal transaction and
+ * the others find little left to do.
+ */
+static int install_all(struct mbr_odb_batch *b, uint64_t *objects, uint64_t *bytes)
+{
+	size_t fan = b->odb->dirlen + 3;	/* "<dir>/ab" */
+	int r = 0;
+
+	qsort(b->items, b->n, sizeof(*b->items), cmp_staged_dst);
+	for (size_t i = 0; i < b->n && !r; i++) {
+		struct staged *s = &b->items[i];
+		int rr = rename_noreplace(s->tmp, s->dst);
+
+		if (rr < 0 && errno == ENOENT) {
+			char *dir = strndup(s->dst, fan);
+
+			r = dir ? make_fanout(b->odb, dir) : MBR_ENOMEM;
+			free(dir);
+			rr = r ? -1 : rename_noreplace(s->tmp, s->dst);
+		}
+		if (rr < 0 && errno == EEXIST) {
+			unlink(s->tmp);	/* the same bytes got there first */
+		} else if (rr < 0) {
+			r = r ? r : mbr_error_set_os("cannot rename '%s' to '%s'", s->tmp, s->dst);
+		} else {
+			*objects += 1;
+			*bytes += s->len;
+		}
+		free(s->tmp);
+		s->tmp = NULL;
+	}
+	for (size_t i = 0; i < b->n && !r; i++) {
+		const char *dst = b->items[i].dst;
+
+		if (i + 1 == b->n || strncmp(dst, b->items[i + 1].dst, fan)) {
+			char *dir = strndup(dst, fan);
+
+			r = dir ? fsync_dir(b->odb, dir) : MBR_ENOMEM;
+			free(dir);
+		}
+	}
+	return r;
+}
+
+int mbr_odb_batch_commit(struct mbr_odb_batch *b, uint64_t *objects, uint64_t *bytes)
+{
+	int r = 0;
+
+	*objects = *bytes = 0;
+	for (size_t i = 0; i < b->n && !r && b->odb->fsync; i++)
+		r = fsync_path(b->items[i].tmp);
+	return r ? r : install_all(b, objects, bytes);
+}
+
+void mbr_odb_batch_free(struct mbr_odb_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->items[i].tmp)
+			unlink(b->items[i].tmp);
+		free(b->items[i].tmp);
+		free(b->items[i].dst);
+	}
+	free(b->items);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
 }
 
 static int map_file(void **map, int fd, size_t len, const char *path)

@@ -553,7 +553,68 @@ static void test_odb__concurrent_writes_of_one_object(void)
 	cleanup(race.odb);
 }
 
+/*
+ * A batch: nothing is visible before commit; commit installs each new
+ * object once (a duplicate in the batch and an object already stored are
+ * not counted), read-only, with no temporary files left.
+ */
+static void test_odb__batch_commit(void)
+{
+	struct mbr_odb *odb = fresh_odb();
+	struct mbr_odb_batch *b = NULL;
+	unsigned char x[3000], y[5000], z[100];
+	struct mbr_oid ix, iy, iz;
+	uint64_t n = 99, bytes = 99;
+	struct stat st;
+	int written;
+
+	UT_ASSERT(odb);
+	fill_random(x, sizeof(x), 1);
+	fill_random(y, sizeof(y), 2);
+	fill_random(z, sizeof(z), 3);
+	UT_EQ_INT(mbr_odb_hash_write(&iz, odb, &written, z, sizeof(z), MBR_ODB_RAW), 0);
+	mbr_sha256(&ix, x, sizeof(x));
+	mbr_sha256(&iy, y, sizeof(y));
+	UT_EQ_INT(mbr_odb_batch_new(&b, odb), 0);
+	UT_EQ_INT(mbr_odb_batch_write(b, &ix, x, sizeof(x), MBR_ODB_RAW), 0);
+	UT_EQ_INT(mbr_odb_batch_write(b, &iy, y, sizeof(y), MBR_ODB_RAW), 0);
+	UT_EQ_INT(mbr_odb_batch_write(b, &ix, x, sizeof(x), MBR_ODB_RAW), 0);
+	UT_EQ_INT(mbr_odb_batch_write(b, &iz, z, sizeof(z), MBR_ODB_RAW), 0);
+	UT_EQ_INT(mbr_odb_exists(odb, &ix), 0);
+	UT_EQ_INT(mbr_odb_batch_commit(b, &n, &bytes), 0);
+	UT_EQ_INT(n, 2);
+	UT_EQ_INT(bytes, sizeof(x) + sizeof(y));
+	UT_EQ_INT(mbr_odb_verify(odb, &ix), 0);
+	UT_EQ_INT(mbr_odb_verify(odb, &iy), 0);
+	UT_CHECK(!stat(path_of(&iy, 0), &st) && (st.st_mode & 0777) == 0444);
+	mbr_odb_batch_free(b);
+	UT_EQ_INT(count_entries(in_root("tmp")), 0);
+	cleanup(odb);
+}
+
+/* A batch freed without commit leaves neither objects nor temp files. */
+static void test_odb__batch_abandoned(void)
+{
+	struct mbr_odb *odb = fresh_odb();
+	struct mbr_odb_batch *b = NULL;
+	unsigned char x[3000];
+	struct mbr_oid ix;
+
+	UT_ASSERT(odb);
+	fill_random(x, sizeof(x), 4);
+	mbr_sha256(&ix, x, sizeof(x));
+	UT_EQ_INT(mbr_odb_batch_new(&b, odb), 0);
+	UT_EQ_INT(mbr_odb_batch_write(b, &ix, x, sizeof(x), MBR_ODB_RAW), 0);
+	UT_EQ_INT(count_entries(in_root("tmp")), 1);
+	mbr_odb_batch_free(b);
+	UT_EQ_INT(count_entries(in_root("tmp")), 0);
+	UT_EQ_INT(mbr_odb_exists(odb, &ix), 0);
+	cleanup(odb);
+}
+
 static const struct unit_test tests[] = {
+	UT(test_odb__batch_commit),
+	UT(test_odb__batch_abandoned),
 	UT(test_odb__open_missing_dir),
 	UT(test_odb__raw_roundtrip),
 	UT(test_odb__compressed_roundtrip),

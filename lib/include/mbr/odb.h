@@ -41,6 +41,27 @@ int mbr_odb_write(struct mbr_odb *odb, int *written, const struct mbr_oid *id,
 int mbr_odb_hash_write(struct mbr_oid *out, struct mbr_odb *odb, int *written,
 		       const void *data, size_t len, int flags);
 
+/*
+ * A batch of writes made durable together, for writers of many objects
+ * (mbr add). mbr_odb_batch_write() leaves each new object in objects/tmp/
+ * with its writeback started but not waited for; mbr_odb_batch_commit()
+ * then fsyncs them all (by then mostly written back while the caller kept
+ * hashing), renames them into place and fsyncs the fan-out directories
+ * once each. An object name therefore only ever appears once its bytes are
+ * on disk, as with mbr_odb_write(), without a disk wait per object.
+ * batch_write may be called from several threads at once. Freeing a batch
+ * that was not committed removes its temporary files.
+ */
+struct mbr_odb_batch;
+
+int mbr_odb_batch_new(struct mbr_odb_batch **out, struct mbr_odb *odb);
+int mbr_odb_batch_write(struct mbr_odb_batch *batch, const struct mbr_oid *id,
+			const void *data, size_t len, int flags);
+/* objects_written/bytes_written (uncompressed) count the new objects. */
+int mbr_odb_batch_commit(struct mbr_odb_batch *batch, uint64_t *objects_written,
+			 uint64_t *bytes_written);
+void mbr_odb_batch_free(struct mbr_odb_batch *batch);
+
 /* A read-only view of an object's uncompressed bytes. */
 struct mbr_object {
 	const unsigned char *data;
