@@ -45,9 +45,9 @@ int mbr_odb_hash_write(struct mbr_oid *out, struct mbr_odb *odb, int *written,
  * A batch of writes made durable together, for writers of many objects
  * (mbr add). mbr_odb_batch_write() leaves each new object in objects/tmp/
  * with its writeback started but not waited for; mbr_odb_batch_commit()
- * then fsyncs them all (by then mostly written back while the caller kept
- * hashing), renames them into place and fsyncs the fan-out directories
- * once each. An object name therefore only ever appears once its bytes are
+ * then makes them durable with one syncfs (by then mostly written back
+ * while the caller kept hashing), renames them into place and syncs
+ * again for the names. An object name therefore only ever appears once its bytes are
  * on disk, as with mbr_odb_write(), without a disk wait per object.
  * batch_write may be called from several threads at once. Freeing a batch
  * that was not committed removes its temporary files.
