@@ -49,10 +49,12 @@ $(BUILD)/libmbr.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-mbr: $(BUILTIN_OBJS) $(BUILD)/libmbr.a
+# Relinked every time: a SANITIZE=1 build and a plain one share these
+# names, and a stale link of the other flavour must never survive.
+mbr: $(BUILTIN_OBJS) $(BUILD)/libmbr.a FORCE
 	$(CC) $(LDFLAGS) -o $@ $(BUILTIN_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS)
 
-t/helper/test-tool: $(HELPER_OBJS) $(BUILD)/libmbr.a
+t/helper/test-tool: $(HELPER_OBJS) $(BUILD)/libmbr.a FORCE
 	$(CC) $(LDFLAGS) -o $@ $(HELPER_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/t/unit-tests/%: t/unit-tests/%.c t/unit-tests/unit.h $(BUILD)/libmbr.a
@@ -85,7 +87,8 @@ doc:
 clean:
 	rm -rf build build-san mbr t/helper/test-tool t/trash* t/results
 
-.PHONY: all deps check-deps test perf demo doc clean
+FORCE:
+.PHONY: all deps check-deps test perf demo doc clean FORCE
 
 # For building one piece by hand while other files are in flux:
 #   cc $$(make -s print-cflags) -o x t/unit-tests/u-odb.c lib/odb.c lib/error.c ... $$(make -s print-libs)

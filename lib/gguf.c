@@ -48,7 +48,7 @@ static uint64_t get_le(const unsigned char *p, int n)
 
 static uint64_t left(const struct reader *r)
 {
-	return r->mf->size - r->pos;
+	return r->mf->data_len - r->pos;
 }
 
 /* "tensor info 17 ('blk.0.attn_q.weight')", for messages. */

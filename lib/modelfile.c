@@ -266,14 +266,14 @@ static int detect_and_parse(struct mbr_modelfile *mf, uint64_t *header_end)
 {
 	const unsigned char *p = mf->data;
 
-	if (!mf->size)
+	if (!mf->data_len)
 		return mbr_modelfile__error(mf, MBR_ECORRUPT, "empty file");
-	if (mf->size >= 4 && !memcmp(p, "GGUF", 4)) {
+	if (mf->data_len >= 4 && !memcmp(p, "GGUF", 4)) {
 		mf->format = MBR_FORMAT_GGUF;
 		return mbr_gguf__parse(mf, header_end);
 	}
 	/* safetensors: a u64 header size, then the JSON object's '{' */
-	if (mf->size >= 9 && p[8] == '{') {
+	if (mf->data_len >= 9 && p[8] == '{') {
 		mf->format = MBR_FORMAT_SAFETENSORS;
 		return mbr_safetensors__parse(mf, header_end);
 	}
@@ -283,6 +283,12 @@ static int detect_and_parse(struct mbr_modelfile *mf, uint64_t *header_end)
 
 int mbr_modelfile_parse(struct mbr_modelfile **out, const void *data,
 			uint64_t size, const char *name)
+{
+	return mbr_modelfile_parse_header(out, data, size, size, name);
+}
+
+int mbr_modelfile_parse_header(struct mbr_modelfile **out, const void *data,
+			       uint64_t len, uint64_t size, const char *name)
 {
 	struct modelfile *m;
 	struct mbr_modelfile *mf;
@@ -301,6 +307,7 @@ int mbr_modelfile_parse(struct mbr_modelfile **out, const void *data,
 	}
 	mf->data = data;
 	mf->size = size;
+	mf->data_len = len <= size ? len : size;
 	if ((err = detect_and_parse(mf, &header_end)) < 0 ||
 	    (err = index_build(&m->kv_index, mf, mf->n_kv, kv_name,
 			       "metadata key")) < 0 ||

@@ -190,7 +190,7 @@ int mbr_safetensors__parse(struct mbr_modelfile *mf, uint64_t *header_end)
 
 	for (int i = 7; i >= 0; i--)
 		n = n << 8 | mf->data[i];
-	if (n > mf->size - 8)
+	if (n > mf->data_len - 8)
 		return mbr_modelfile__error(mf, MBR_ECORRUPT,
 			"header size %llu runs past the end of the file (size %llu)",
 			(unsigned long long)n, (unsigned long long)mf->size);

@@ -10,6 +10,7 @@ case "$unit_dir" in /*) ;; *) unit_dir=$PWD/../${unit_dir#../} ;; esac
 mkdir -p results
 results=$(mktemp -d "$PWD/results/run.XXXXXX")
 export results
+export MBR_FIXTURES=$PWD/fixtures
 
 if test $# -gt 0; then
 	tests=("$@")

@@ -93,7 +93,8 @@ struct mbr_modelfile {
 	uint64_t alignment;		/* GGUF general.alignment (32 default); 1 for safetensors */
 	uint64_t data_offset;		/* start of tensor data (<= size) */
 	const unsigned char *data;	/* the whole file (mmapped or borrowed) */
-	uint64_t size;
+	uint64_t size;			/* of the file */
+	uint64_t data_len;		/* bytes at data: size, or less for a header parse */
 	struct mbr_kv *kv;
 	size_t n_kv;
 	struct mbr_tensor_info *tensors;	/* in the file's table order */
@@ -108,6 +109,13 @@ int mbr_modelfile_open(struct mbr_modelfile **out, const char *path);
 /* Parse a buffer the caller keeps alive; name is used in messages. */
 int mbr_modelfile_parse(struct mbr_modelfile **out, const void *data,
 			uint64_t size, const char *name);
+/*
+ * Parse only the leading len bytes of a file of the given size: its
+ * header, metadata and tensor table (tensor extents are checked against
+ * size). For stored versions, whose tensors live in separate objects.
+ */
+int mbr_modelfile_parse_header(struct mbr_modelfile **out, const void *data,
+			       uint64_t len, uint64_t size, const char *name);
 void mbr_modelfile_free(struct mbr_modelfile *mf);
 
 /* Borrowed; NULL when absent. */
