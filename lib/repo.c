@@ -60,7 +60,7 @@ static int is_registry(const char *mbrdir)
 
 int mbr_repo_init(char **created, const char *dir)
 {
-	static const char *const subdirs[] = { "objects", "objects/tmp" };
+	static const char *const subdirs[] = { "objects", "objects/tmp", "hooks" };
 	struct strbuf mbrdir = STRBUF_INIT, path = STRBUF_INIT;
 	char abs[PATH_MAX];
 	int err = 0;

@@ -22,7 +22,9 @@ TEST_DIRECTORY=$(cd "$(dirname "$0")" && pwd)
 SRC_DIRECTORY=$(cd "$TEST_DIRECTORY/.." && pwd)
 FIXTURES=$TEST_DIRECTORY/fixtures
 TEST_NAME=$(basename "$0" .sh)
-TRASH_DIRECTORY=$TEST_DIRECTORY/trash-$TEST_NAME
+# Under t/run-tests.sh each run has its own results directory, so two
+# runs at once never share a trash directory.
+TRASH_DIRECTORY=${results:-$TEST_DIRECTORY}/trash-$TEST_NAME
 PATH=$SRC_DIRECTORY:$SRC_DIRECTORY/t/helper:$PATH
 export PATH FIXTURES SRC_DIRECTORY
 

@@ -4,6 +4,7 @@
  *   .mbr/format          "mbr-registry 1"
  *   .mbr/objects/        the object store (odb.h)
  *   .mbr/lineage.git/    bare git repository of versions (lineage.h)
+ *   .mbr/hooks/          reserved for hook programs (none run yet)
  *   .mbr/addcache        stat cache that makes re-adding a file instant
  *   .mbr/gc.lock, .mbr/lineage.lock   (lock.h)
  */
