@@ -13,21 +13,35 @@
 
 /* ---- relative L2 distance ----------------------------------------- */
 
-int mbr_l2_acc_init(struct mbr_l2_acc *acc, int type)
+static int side_init(struct mbr_l2_side *side, int type)
 {
 	const struct mbr_type_info *ti = mbr_type_get(type);
 	const struct mbr_kernel_traits *kt = ti ? mbr_kernel_traits(type) : NULL;
 
-	memset(acc, 0, sizeof(*acc));
 	if (!kt || !kt->dequantize) {
 		mbr_error_set(MBR_ERROR_KERNEL, "cannot dequantize tensors of type %s",
 			      ti ? ti->name : "(unknown)");
 		return MBR_EUNSUPPORTED;
 	}
-	acc->kt = kt;
-	acc->block_elems = ti->block_elems;
-	acc->block_bytes = ti->block_bytes;
+	side->kt = kt;
+	side->block_elems = ti->block_elems;
+	side->block_bytes = ti->block_bytes;
 	return 0;
+}
+
+int mbr_l2_acc_init(struct mbr_l2_acc *acc, int old_type, int new_type)
+{
+	int err;
+
+	memset(acc, 0, sizeof(*acc));
+	if ((err = side_init(&acc->old, old_type)))
+		return err;
+	return side_init(&acc->new, new_type);
+}
+
+uint64_t mbr_l2_side_bytes(const struct mbr_l2_side *side, uint64_t n)
+{
+	return n / side->block_elems * side->block_bytes;
 }
 
 static int grow_scratch(struct mbr_l2_acc *acc, size_t n)
@@ -48,27 +62,26 @@ int mbr_l2_acc_add(struct mbr_l2_acc *acc, const void *old, const void *new,
 {
 	const unsigned char *pa = old, *pb = new;
 
-	if (n % acc->block_elems) {
-		mbr_error_set(MBR_ERROR_INVALID, "%llu elements are not whole blocks of %u",
-			      (unsigned long long)n, acc->block_elems);
+	if (n % acc->old.block_elems || n % acc->new.block_elems) {
+		mbr_error_set(MBR_ERROR_INVALID, "%llu elements are not whole blocks of %u and %u",
+			      (unsigned long long)n, acc->old.block_elems, acc->new.block_elems);
 		return MBR_EINVALID;
 	}
 	while (n) {
 		size_t k = n < MBR_DIFF_PIECE_ELEMS ? n : MBR_DIFF_PIECE_ELEMS;
-		size_t bytes = k / acc->block_elems * acc->block_bytes;
 
 		if (grow_scratch(acc, k))
 			return MBR_ENOMEM;
-		acc->kt->dequantize(pa, acc->fa, (int64_t)k);
-		acc->kt->dequantize(pb, acc->fb, (int64_t)k);
+		acc->old.kt->dequantize(pa, acc->fa, (int64_t)k);
+		acc->new.kt->dequantize(pb, acc->fb, (int64_t)k);
 		for (size_t i = 0; i < k; i++) {
 			double a = acc->fa[i], d = (double)acc->fb[i] - a;
 
 			acc->diff2 += d * d;
 			acc->ref2 += a * a;
 		}
-		pa += bytes;
-		pb += bytes;
+		pa += mbr_l2_side_bytes(&acc->old, k);
+		pb += mbr_l2_side_bytes(&acc->new, k);
 		n -= k;
 	}
 	return 0;
@@ -151,29 +164,30 @@ static int reader_copy(struct chunk_reader *r, unsigned char *dst,
 	return 0;
 }
 
-/* Feed both tensors (same type and shape) to acc a piece at a time. */
+/* Feed both tensors (same shape) to acc a piece of elements at a time. */
 static int accumulate_tensors(struct mbr_l2_acc *acc, struct mbr_odb *odb,
 			      const struct mbr_manifest_tensor *o,
 			      const struct mbr_manifest_tensor *t)
 {
 	struct chunk_reader ra = { odb, o, 0, NULL }, rb = { odb, t, 0, NULL };
-	uint64_t piece = MBR_DIFF_PIECE_ELEMS / acc->block_elems * acc->block_bytes;
+	uint64_t total = o->size / acc->old.block_bytes * acc->old.block_elems;
 	unsigned char *ba, *bb;
 	int err = 0;
 
 	/* the manifest parser checked that size fits type and shape */
-	ba = malloc(piece);
-	bb = malloc(piece);
+	ba = malloc(mbr_l2_side_bytes(&acc->old, MBR_DIFF_PIECE_ELEMS));
+	bb = malloc(mbr_l2_side_bytes(&acc->new, MBR_DIFF_PIECE_ELEMS));
 	if (!ba || !bb) {
 		mbr_error_oom();
 		err = MBR_ENOMEM;
 	}
-	for (uint64_t off = 0, len; !err && off < o->size; off += len) {
-		len = o->size - off < piece ? o->size - off : piece;
-		if (!(err = reader_copy(&ra, ba, off, len)) &&
-		    !(err = reader_copy(&rb, bb, off, len)))
-			err = mbr_l2_acc_add(acc, ba, bb,
-					     len / acc->block_bytes * acc->block_elems);
+	for (uint64_t at = 0, k; !err && at < total; at += k) {
+		k = total - at < MBR_DIFF_PIECE_ELEMS ? total - at : MBR_DIFF_PIECE_ELEMS;
+		if (!(err = reader_copy(&ra, ba, mbr_l2_side_bytes(&acc->old, at),
+					mbr_l2_side_bytes(&acc->old, k))) &&
+		    !(err = reader_copy(&rb, bb, mbr_l2_side_bytes(&acc->new, at),
+					mbr_l2_side_bytes(&acc->new, k))))
+			err = mbr_l2_acc_add(acc, ba, bb, k);
 	}
 	mbr_object_free(ra.obj);
 	mbr_object_free(rb.obj);
@@ -308,7 +322,7 @@ static int put_rel_l2(json_t *entry, struct mbr_odb *odb,
 {
 	struct mbr_l2_acc acc;
 	double rel;
-	int err = mbr_l2_acc_init(&acc, t->type);
+	int err = mbr_l2_acc_init(&acc, o->type, t->type);
 
 	if (err == MBR_EUNSUPPORTED)
 		return put(entry, "rel_l2", json_null());
@@ -340,7 +354,7 @@ static int changed_tensor(json_t *lists, struct mbr_odb *odb,
 		mbr_error_oom();
 		return MBR_ENOMEM;
 	}
-	if (o->type == t->type && same_shape(o, t))
+	if (same_shape(o, t))
 		err = put_rel_l2(e, odb, o, t);
 	else
 		err = put(e, "rel_l2", json_null());

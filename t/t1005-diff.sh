@@ -22,7 +22,7 @@ test_expect_success 'F32 to Q8_0: file_type changes, matrices change type' '
 	mbr -C reg diff m~1 m >d.txt &&
 	cat d.txt &&
 	grep "^~ general.file_type: 0 -> 7" d.txt &&
-	grep "^~ blk.0.attn_q.weight F32 \[64,64\] -> Q8_0 \[64,64\]" d.txt &&
+	grep "^~ blk.0.attn_q.weight F32 \[64,64\] -> Q8_0 \[64,64\]  rel_l2 0.00" d.txt &&
 	grep "tensors unchanged" d.txt
 '
 
@@ -49,6 +49,16 @@ test_expect_success 'Q8_0 (dequantized) rel_l2 of independent weights is also ne
 	l2=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" h.txt) &&
 	echo "rel_l2 $l2" &&
 	test "$(echo "$l2 > 1.35 && $l2 < 1.48" | bc -l)" = 1
+'
+
+test_expect_success 'quantization error across types: Q4_0 is coarser than Q8_0' '
+	mbr -C reg diff m~1 m >q8.txt &&
+	mbr -C reg diff m~1 q4 >q4.txt &&
+	q8=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" q8.txt) &&
+	q4=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" q4.txt) &&
+	echo "Q8_0 $q8 Q4_0 $q4" &&
+	# uniform rounding in blocks of 32 gaussians: about 0.005 for Q8_0, 0.09 for Q4_0
+	test "$(echo "$q8 > 0.003 && $q8 < 0.008 && $q4 > 0.06 && $q4 < 0.12" | bc -l)" = 1
 '
 
 test_expect_success 'different models: shape changes and added/removed metadata show' '

@@ -19,7 +19,7 @@ static double rel_l2(int type, const void *old, const void *new, uint64_t n)
 	struct mbr_l2_acc acc;
 	double rel = -1;
 
-	if (mbr_l2_acc_init(&acc, type))
+	if (mbr_l2_acc_init(&acc, type, type))
 		return -1;
 	if (!mbr_l2_acc_add(&acc, old, new, n))
 		rel = mbr_l2_acc_rel(&acc);
@@ -104,7 +104,8 @@ static void test_diff__unsupported_type(void)
 	struct mbr_l2_acc acc;
 
 	/* 4 is a type id ggml removed: no table entry, no kernels */
-	UT_EQ_INT(mbr_l2_acc_init(&acc, 4), MBR_EUNSUPPORTED);
+	UT_EQ_INT(mbr_l2_acc_init(&acc, 4, 4), MBR_EUNSUPPORTED);
+	UT_EQ_INT(mbr_l2_acc_init(&acc, MBR_TYPE_F32, 4), MBR_EUNSUPPORTED);
 }
 
 /* ---- mbr_store_diff on hand-made versions ---------------------------- */
@@ -199,7 +200,8 @@ static void test_diff__versions(void)
 	struct mbr_version va = { "1111111111111111111111111111111111111111", &ma, NULL };
 	struct mbr_version vb = { "2222222222222222222222222222222222222222", &mb, NULL };
 	float wa[100], wb[100], same[4] = { 1, 2, 3, 4 };
-	uint16_t half[4] = { 0x3c00, 0x4000, 0x4200, 0x4400 };
+	/* 1 2 3 5 in F16: against F32 1 2 3 4, rel_l2 = 1 / sqrt(30) */
+	uint16_t half[4] = { 0x3c00, 0x4000, 0x4200, 0x4500 };
 	unsigned char q8[68], header[10] = "GGUF head";
 	int written;
 	json_t *d = NULL, *e;
@@ -272,7 +274,7 @@ static void test_diff__versions(void)
 	UT_CHECK(near(json_real_value(json_object_get(changed_named(d, "w"), "rel_l2")),
 		      2 / sqrt(338350)));
 	e = changed_named(d, "retyped");
-	UT_CHECK(json_is_null(json_object_get(e, "rel_l2")));
+	UT_CHECK(near(json_real_value(json_object_get(e, "rel_l2")), 1 / sqrt(30)));
 	UT_EQ_STR(json_string_value(json_object_get(e, "old_type")), "F32");
 	UT_EQ_STR(json_string_value(json_object_get(e, "new_type")), "F16");
 	UT_CHECK(json_is(json_object_get(e, "old_shape"), "[4]"));

@@ -115,8 +115,8 @@ int mbr_store_gc(struct mbr_gc_stats *stats, struct mbr_repo *repo, int dry_run)
  *                  "unchanged": n },
  *     "file": { "old_size", "new_size", "shared_bytes" } }
  * rel_l2 = ||new - old|| / ||old|| over dequantized values, for tensors of
- * the same type and shape whose type the kernels can dequantize; null
- * otherwise.
+ * the same shape whose types (which may differ) the kernels can
+ * dequantize; null otherwise.
  */
 int mbr_store_diff(json_t **out, struct mbr_repo *repo,
 		   const struct mbr_version *a, const struct mbr_version *b);
