@@ -29,8 +29,6 @@
 #include "mbr/pool.h"
 #include "mbr/store.h"
 
-#define GC_LOCK_WAIT_MS (10 * 60 * 1000)
-#define LINEAGE_LOCK_WAIT_MS (10 * 60 * 1000)
 /* Whole-file hashing reports progress in pieces of this size. */
 #define HASH_STEP (16u << 20)
 
@@ -410,8 +408,7 @@ static int commit_version(struct mbr_add_result *res, struct mbr_repo *repo,
 			  const struct mbr_manifest *m, const char *path,
 			  const struct mbr_add_options *opts, const struct stat_key *key)
 {
-	struct strbuf manifest = STRBUF_INIT, op = STRBUF_INIT, msg = STRBUF_INIT,
-		      lockpath = STRBUF_INIT;
+	struct strbuf manifest = STRBUF_INIT, op = STRBUF_INIT, msg = STRBUF_INIT;
 	struct mbr_lock lock = MBR_LOCK_INIT;
 	char head[MBR_COMMIT_HEXSZ + 1];
 	const char *parents[1] = { head };
@@ -421,8 +418,7 @@ static int commit_version(struct mbr_add_result *res, struct mbr_repo *repo,
 		goto done;
 	operator_json(&op, m, path);
 	commit_message(&msg, path, opts->message);
-	mbr_repo_path(&lockpath, repo, "lineage.lock");
-	if ((err = mbr_lock_acquire(&lock, lockpath.buf, MBR_LOCK_EXCLUSIVE, LINEAGE_LOCK_WAIT_MS)))
+	if ((err = mbr_repo_lock(&lock, repo, "lineage.lock", MBR_LOCK_EXCLUSIVE)))
 		goto done;
 	err = mbr_lineage_branch_head(head, repo->lineage, res->name);
 	has_head = !err;
@@ -449,7 +445,6 @@ done:
 	strbuf_release(&manifest);
 	strbuf_release(&op);
 	strbuf_release(&msg);
-	strbuf_release(&lockpath);
 	return err;
 }
 
@@ -493,7 +488,6 @@ int mbr_store_add(struct mbr_add_result *res, struct mbr_repo *repo, const char 
 	struct mbr_modelfile *mf = NULL;
 	struct mbr_manifest *m = NULL;
 	struct mbr_lock gc_lock = MBR_LOCK_INIT;
-	struct strbuf lockpath = STRBUF_INIT;
 	char cached[MBR_COMMIT_HEXSZ + 1];
 	struct stat_key key;
 	struct stat st;
@@ -508,10 +502,7 @@ int mbr_store_add(struct mbr_add_result *res, struct mbr_repo *repo, const char 
 	res->file_size = st.st_size;
 	/* Held shared from the first object written to the commit naming it,
 	 * so a concurrent gc cannot delete objects not yet referenced. */
-	mbr_repo_path(&lockpath, repo, "gc.lock");
-	err = mbr_lock_acquire(&gc_lock, lockpath.buf, MBR_LOCK_SHARED, GC_LOCK_WAIT_MS);
-	strbuf_release(&lockpath);
-	if (err)
+	if ((err = mbr_repo_lock(&gc_lock, repo, "gc.lock", MBR_LOCK_SHARED)))
 		return err;
 	stat_cache_lookup(cached, repo, &key);
 	if (cached[0] && !manifest_from_cache(&m, repo, cached))

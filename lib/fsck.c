@@ -16,7 +16,6 @@
 #include "mbr/store.h"
 
 /* fsck holds the gc lock shared, so no gc deletes objects under it. */
-#define FSCK_LOCK_WAIT_MS (10 * 60 * 1000)
 
 struct fsck_object {
 	struct mbr_oid id;
@@ -272,14 +271,10 @@ int mbr_store_fsck(struct mbr_fsck_stats *stats, struct mbr_repo *repo,
 			  .payload = payload, .progress = progress,
 			  .progress_payload = progress_payload };
 	struct mbr_lock lock = MBR_LOCK_INIT;
-	struct strbuf path = STRBUF_INIT;
 	int err;
 
 	memset(stats, 0, sizeof(*stats));
-	mbr_repo_path(&path, repo, "gc.lock");
-	err = mbr_lock_acquire(&lock, path.buf, MBR_LOCK_SHARED, FSCK_LOCK_WAIT_MS);
-	strbuf_release(&path);
-	if (err)
+	if ((err = mbr_repo_lock(&lock, repo, "gc.lock", MBR_LOCK_SHARED)))
 		return err;
 	pthread_mutex_init(&f.mutex, NULL);
 	if (!(err = mbr_lineage_foreach_ref(repo->lineage, check_ref, &f)) &&

@@ -14,7 +14,6 @@
 #include "mbr/store.h"
 
 /* An add may hold the gc lock (shared) while it writes a big file. */
-#define GC_LOCK_WAIT_MS (10 * 60 * 1000)
 /* Leftovers in objects/tmp older than this are from a crashed writer. */
 #define GC_TMP_MAX_AGE 3600
 
@@ -144,14 +143,10 @@ int mbr_store_gc(struct mbr_gc_stats *stats, struct mbr_repo *repo, int dry_run)
 {
 	struct gc gc = { repo, stats, dry_run, { NULL, 0, 0, 0 } };
 	struct mbr_lock lock = MBR_LOCK_INIT;
-	struct strbuf path = STRBUF_INIT;
 	int err;
 
 	memset(stats, 0, sizeof(*stats));
-	mbr_repo_path(&path, repo, "gc.lock");
-	err = mbr_lock_acquire(&lock, path.buf, MBR_LOCK_EXCLUSIVE, GC_LOCK_WAIT_MS);
-	strbuf_release(&path);
-	if (err)
+	if ((err = mbr_repo_lock(&lock, repo, "gc.lock", MBR_LOCK_EXCLUSIVE)))
 		return err;
 	/* the sweep deletes in the walk: readdir stays valid over unlinks */
 	if (!(err = mark(&gc)) &&

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "mbr/error.h"
+#include "mbr/lock.h"
 #include "mbr/repo.h"
 
 #define REPO_FORMAT_LINE "mbr-registry 1\n"
@@ -151,6 +152,21 @@ static int discover(struct strbuf *found, const char *start)
 	}
 	mbr_error_set(MBR_ERROR_REPO, "not an mbr registry (or any parent up to /): %s", start);
 	return MBR_ENOTFOUND;
+}
+
+/* Long enough for an add of a very large model to finish. */
+#define REPO_LOCK_WAIT_MS (10 * 60 * 1000)
+
+int mbr_repo_lock(struct mbr_lock *lock, const struct mbr_repo *repo,
+		  const char *name, int mode)
+{
+	struct strbuf path = STRBUF_INIT;
+	int err;
+
+	mbr_repo_path(&path, repo, name);
+	err = mbr_lock_acquire(lock, path.buf, mode, REPO_LOCK_WAIT_MS);
+	strbuf_release(&path);
+	return err;
 }
 
 int mbr_repo_open(struct mbr_repo **out, const char *start)

@@ -4,11 +4,6 @@ test_description='descendants share what they did not change'
 
 base=$FIXTURES/models/tiny-Q8_0.gguf
 
-# patch FILE OFFSET HEXBYTES: overwrite bytes in place
-patch_bytes () {
-	printf "$(echo "$3" | sed 's/\(..\)/\\x\1/g')" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 new_bytes () {
 	mbr -C reg add --json "$@" | sed -n 's/.*"bytes_written": \([0-9]*\).*/\1/p'
 }

@@ -4,10 +4,6 @@ test_description='hostile and broken model files: clear errors, registry unchang
 
 good=$FIXTURES/models/tiny-Q4_0.gguf
 
-patch_bytes () {
-	printf "$(echo "$3" | sed 's/\(..\)/\\x\1/g')" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # The registry must look exactly as it did: same objects, same refs, fsck clean.
 snapshot () {
 	{ find reg/.mbr/objects -path reg/.mbr/objects/tmp -prune -o -type f -print | sort

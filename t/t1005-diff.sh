@@ -2,6 +2,17 @@
 test_description='mbr diff: metadata and tensor changes, relative L2'
 . ./test-lib.sh
 
+# rel_l2_of DIFF-OUTPUT TENSOR: the rel_l2 mbr diff printed for the tensor
+rel_l2_of () {
+	sed -n "s/^~ $2 .* rel_l2 \([0-9.e+-]*\)\$/\1/p" "$1"
+}
+
+# mk FILE TYPE SEED: a small random llama model
+mk () {
+	test-tool mkmodel -o "$1" --vocab "$FIXTURES/vocab/ggml-vocab-llama-spm.gguf" \
+		--dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type "$2" --seed "$3"
+}
+
 test_expect_success 'setup' '
 	mbr init -q reg &&
 	mbr -C reg add "$FIXTURES/models/tiny-f32.gguf" --name m &&
@@ -27,26 +38,21 @@ test_expect_success 'F32 to Q8_0: file_type changes, matrices change type' '
 '
 
 test_expect_success 'same type and shape: rel_l2 of independent random weights is sqrt(2)' '
-	vocab="$FIXTURES/vocab/ggml-vocab-llama-spm.gguf" &&
-	test-tool mkmodel -o r1.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type F32 --seed 1 &&
-	test-tool mkmodel -o r2.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type F32 --seed 2 &&
+	mk r1.gguf F32 1 && mk r2.gguf F32 2 &&
 	mbr -C reg add r1.gguf --name r &&
 	mbr -C reg add r2.gguf --name r &&
 	mbr -C reg diff r~1 r >r.txt &&
-	l2=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" r.txt) &&
+	l2=$(rel_l2_of r.txt blk.0.ffn_up.weight) &&
 	echo "rel_l2 $l2" &&
 	test "$(echo "$l2 > 1.35 && $l2 < 1.48" | bc -l)" = 1
 '
 
 test_expect_success 'Q8_0 (dequantized) rel_l2 of independent weights is also near sqrt(2)' '
-	vocab="$FIXTURES/vocab/ggml-vocab-llama-spm.gguf" &&
-	test-tool mkmodel -o h1.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type F16 --seed 1 &&
-	test-tool mkmodel -o h2.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type Q8_0 --seed 1 &&
-	test-tool mkmodel -o h3.gguf --vocab "$vocab" --dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type Q8_0 --seed 3 &&
+	mk h2.gguf Q8_0 1 && mk h3.gguf Q8_0 3 &&
 	mbr -C reg add h2.gguf --name h &&
 	mbr -C reg add h3.gguf --name h &&
 	mbr -C reg diff h~1 h >h.txt &&
-	l2=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" h.txt) &&
+	l2=$(rel_l2_of h.txt blk.0.ffn_up.weight) &&
 	echo "rel_l2 $l2" &&
 	test "$(echo "$l2 > 1.35 && $l2 < 1.48" | bc -l)" = 1
 '
@@ -54,8 +60,8 @@ test_expect_success 'Q8_0 (dequantized) rel_l2 of independent weights is also ne
 test_expect_success 'quantization error across types: Q4_0 is coarser than Q8_0' '
 	mbr -C reg diff m~1 m >q8.txt &&
 	mbr -C reg diff m~1 q4 >q4.txt &&
-	q8=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" q8.txt) &&
-	q4=$(sed -n "s/^~ blk.0.ffn_up.weight .* rel_l2 \([0-9.e+-]*\)$/\1/p" q4.txt) &&
+	q8=$(rel_l2_of q8.txt blk.0.ffn_up.weight) &&
+	q4=$(rel_l2_of q4.txt blk.0.ffn_up.weight) &&
 	echo "Q8_0 $q8 Q4_0 $q4" &&
 	# uniform rounding in blocks of 32 gaussians: about 0.005 for Q8_0, 0.09 for Q4_0
 	test "$(echo "$q8 > 0.003 && $q8 < 0.008 && $q4 > 0.06 && $q4 < 0.12" | bc -l)" = 1

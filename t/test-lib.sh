@@ -81,6 +81,11 @@ test_file_not_empty () {
 	test -s "$1" || { echo >&2 "'$1' is empty or missing"; return 1; }
 }
 
+# patch_bytes FILE OFFSET HEXBYTES: overwrite bytes in place
+patch_bytes () {
+	printf "$(echo "$3" | sed 's/\(..\)/\\x\1/g')" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # How many objects the registry in DIR (default: reg) holds.
 object_count () {
 	find "${1:-reg}/.mbr/objects" -path "${1:-reg}/.mbr/objects/tmp" -prune -o -type f -print | wc -l

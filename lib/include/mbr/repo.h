@@ -33,6 +33,14 @@ int mbr_repo_init(char **created, const char *dir);
 int mbr_repo_open(struct mbr_repo **out, const char *start);
 void mbr_repo_free(struct mbr_repo *repo);
 
+/*
+ * Take one of the registry's locks ("gc.lock", "lineage.lock"; see lock.h
+ * for who holds which how), waiting up to ten minutes for it.
+ */
+struct mbr_lock;
+int mbr_repo_lock(struct mbr_lock *lock, const struct mbr_repo *repo,
+		  const char *name, int mode);
+
 /* out = <repo->dir>/<rel>. */
 void mbr_repo_path(struct strbuf *out, const struct mbr_repo *repo, const char *rel);
 
