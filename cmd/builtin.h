@@ -54,5 +54,6 @@ int cmd_help(int argc, const char **argv);
 int cmd_hash_object(int argc, const char **argv);
 int cmd_cat_object(int argc, const char **argv);
 int cmd_ls_tensors(int argc, const char **argv);
+int cmd_tokenize(int argc, const char **argv);
 
 #endif

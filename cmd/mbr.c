@@ -34,6 +34,7 @@ static const struct cmd_struct commands[] = {
 	{ "hash-object", cmd_hash_object, "Compute an object id (optionally store it)", 0 },
 	{ "cat-object", cmd_cat_object, "Print an object's bytes or size", 0 },
 	{ "ls-tensors", cmd_ls_tensors, "List a version's tensors and object ids", 0 },
+	{ "tokenize", cmd_tokenize, "Print the token ids of a text", 0 },
 };
 
 static const struct cmd_struct *find_command(const char *name)

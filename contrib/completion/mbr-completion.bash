@@ -105,7 +105,7 @@ __mbr_reply_dirs ()
 __mbr_complete_value ()
 {
 	case "$1" in
-	-o|--output|-C)
+	-o|--output|-f|--file|-C)
 		if [[ $1 == -C ]]; then __mbr_reply_dirs "$2"; else __mbr_reply_files "$2"; fi ;;
 	--name)
 		__mbr_reply "$(__mbr_revisions "$3")" "$2" ;;
@@ -180,6 +180,11 @@ _mbr ()
 		__mbr_reply "$(__mbr_revisions "$chdir")" "$cur" ;;
 	add|hash-object)
 		__mbr_reply_files "$cur" ;;
+	tokenize)
+		# a model: a revision or a GGUF file
+		__mbr_reply_files "$cur"
+		local IFS=$'\n'
+		COMPREPLY+=($(compgen -W "$(__mbr_revisions "$chdir")" -- "$cur")) ;;
 	init)
 		__mbr_reply_dirs "$cur" ;;
 	help)
