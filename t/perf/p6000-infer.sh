@@ -1,0 +1,63 @@
+#!/bin/bash
+# p6000-infer.sh - mbr infer against llama.cpp's llama-bench on the same
+# TinyLlama-1.1B-shaped files, in the same run, 2 threads.
+#
+#   LLAMA_BIN=/path/to/llama.cpp/build/bin MODELS=/path/to/dir bash t/perf/p6000-infer.sh
+#
+# MODELS holds tinyllama-{f16,Q8_0,Q4_0,Q4_K_M}.gguf (make the F16 one with
+# `test-tool mkmodel --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ff 5632
+# --type F16`, the others with llama-quantize). llama.cpp is the peer, built
+# by the person running this from their own checkout; nothing here builds it.
+# Goals (issue 3): decode >= 1.10x llama.cpp on Q4_0 and Q4_K_M, >= 0.98x on
+# Q8_0 and F16; prompt (64 tokens) >= 1.0x; peak RSS <= weights + KV + 64 MiB.
+set -eu
+cd "$(dirname "$0")"
+src=$(cd ../.. && pwd)
+: "${LLAMA_BIN:?set LLAMA_BIN to a directory holding llama-bench}"
+: "${MODELS:?set MODELS to the directory of tinyllama-*.gguf}"
+THREADS=${THREADS:-2}
+REPS=${REPS:-3}
+
+# A prompt of the GPL's words that tokenizes to 64 tokens with BOS, as
+# llama-bench's pp64 processes 64 tokens.
+prompt_for () {
+	local words=() n=0 p
+	read -ra words <<<"$(tr '\n' ' ' <"$src/t/fixtures/text/gpl-3.txt")"
+	for ((k = 20; k < 200; k++)); do
+		p="${words[*]:0:k}"
+		n=$("$src/mbr" tokenize "$1" --bos "$p" | wc -w)
+		if test "$n" -ge 64; then break; fi
+		prompt=$p
+	done
+}
+
+json_num () { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -1; }
+
+printf '%-8s %10s %10s %7s   %10s %10s %7s   %9s %9s\n' type "llama pp" "mbr pp" ratio \
+	"llama tg" "mbr tg" ratio "rss MiB" "bound"
+for t in Q4_0 Q4_K_M Q8_0 f16; do
+	m=$MODELS/tinyllama-$t.gguf
+	test -f "$m" || { echo "missing $m" >&2; continue; }
+	prompt_for "$m"
+	cat "$m" >/dev/null
+	llama=$("$LLAMA_BIN/llama-bench" -m "$m" -t "$THREADS" -p 64 -n 32 -r "$REPS" -o json 2>/dev/null)
+	lpp=$(echo "$llama" | tr -d '\n' | sed 's/},/}\n/g' | grep '"n_prompt": 64' | json_num avg_ts)
+	ltg=$(echo "$llama" | tr -d '\n' | sed 's/},/}\n/g' | grep '"n_gen": 32' | json_num avg_ts)
+	best_pp=0 best_tg=0 rss=0
+	for _ in $(seq "$REPS"); do
+		rep=$("$src/mbr" infer "$m" -p "$prompt" -n 32 --temp 0 -t "$THREADS" -c 128 \
+			--timings --json 2>&1 >/dev/null | grep prompt_tps)
+		pp=$(echo "$rep" | json_num prompt_tps)
+		tg=$(echo "$rep" | json_num decode_tps)
+		rss=$(echo "$rep" | json_num peak_rss_bytes)
+		best_pp=$(echo "if ($pp > $best_pp) $pp else $best_pp" | bc -l)
+		best_tg=$(echo "if ($tg > $best_tg) $tg else $best_tg" | bc -l)
+	done
+	# weights + KV cache (F16, 128 positions) + 64 MiB
+	kv=$((2 * 22 * 128 * 256 * 2))
+	bound=$(( ($(stat -c %s "$m") + kv) / 1048576 + 64 ))
+	printf '%-8s %10.1f %10.1f %6.2fx   %10.1f %10.1f %6.2fx   %9d %9d\n' "$t" \
+		"$lpp" "$best_pp" "$(echo "$best_pp / $lpp" | bc -l)" \
+		"$ltg" "$best_tg" "$(echo "$best_tg / $ltg" | bc -l)" \
+		$((${rss%.*} / 1048576)) "$bound"
+done
