@@ -8,24 +8,60 @@
  * an importance matrix. ISA-specific variants must produce identical
  * results; mbr_kernel_traits() picks the fastest one the CPU supports.
  *
+ * The dot products follow llama.cpp's CPU backend: before a matrix-vector
+ * product the activation row (F32) is converted to the weight type's
+ * vec_dot_type with that type's from_float, then each weight row is dotted
+ * with it. The conversions give the same bytes on every ISA; the dots'
+ * summation order differs between ISAs in the last bits, as in ggml.
+ *
  * Kernels never allocate, print or fail: misuse is a bug and asserts.
  */
 #ifndef MBR_KERNELS_H
 #define MBR_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef void (*mbr_dequantize_fn)(const void *src, float *dst, int64_t n);
 typedef void (*mbr_quantize_fn)(const float *src, void *dst, int64_t n);
+/* *s = the dot product of n elements of a weight row w and an activation
+ * row x already converted to the weight type's vec_dot_type */
+typedef void (*mbr_vec_dot_fn)(int64_t n, float *s, const void *w,
+			       const void *x);
 
 struct mbr_kernel_traits {
 	int type;			/* enum mbr_type */
 	mbr_dequantize_fn dequantize;
 	mbr_quantize_fn quantize;	/* NULL: mbr cannot produce this type */
+	int vec_dot_type;		/* enum mbr_type; only if vec_dot */
+	mbr_vec_dot_fn vec_dot;		/* NULL: no dot product */
+	/* F32 activations to this type, as llama.cpp's CPU backend converts
+	 * them at run time (which for Q8_0 is not how its files are
+	 * quantized); NULL when this is no vec_dot_type */
+	mbr_quantize_fn from_float;
 };
 
-/* The kernels for a type (enum mbr_type); NULL when mbr has none. */
+enum mbr_kernel_isa {
+	MBR_KERNELS_REF,		/* the scalar reference */
+	MBR_KERNELS_AVX2		/* x86-64 AVX2 + FMA + F16C */
+};
+
+/*
+ * The kernels for a type (enum mbr_type); NULL when mbr has none. They
+ * are the fastest the CPU supports, or the reference when the environment
+ * has MBR_KERNELS=ref (read once, at the first call).
+ */
 const struct mbr_kernel_traits *mbr_kernel_traits(int type);
+
+/* Which set mbr_kernel_traits() hands out. */
+enum mbr_kernel_isa mbr_kernel_isa(void);
+
+/* The kernels of one set; NULL also when this CPU cannot run the set. */
+const struct mbr_kernel_traits *mbr_kernel_traits_isa(int type,
+						       enum mbr_kernel_isa isa);
+
+/* Bytes of a row of n elements of a type; n a multiple of its block. */
+size_t mbr_row_size(int type, int64_t n);
 
 /* Scalar reference dequantizers. */
 void mbr_dequantize_row_f32(const void *src, float *dst, int64_t n);
@@ -41,6 +77,8 @@ void mbr_dequantize_row_q3_K(const void *src, float *dst, int64_t n);
 void mbr_dequantize_row_q4_K(const void *src, float *dst, int64_t n);
 void mbr_dequantize_row_q5_K(const void *src, float *dst, int64_t n);
 void mbr_dequantize_row_q6_K(const void *src, float *dst, int64_t n);
+void mbr_dequantize_row_q8_1(const void *src, float *dst, int64_t n);
+void mbr_dequantize_row_q8_K(const void *src, float *dst, int64_t n);
 
 /* Scalar reference quantizers (ggml's quantize_row_<t>_ref). */
 void mbr_quantize_row_f32_ref(const float *src, void *dst, int64_t n);
@@ -52,11 +90,53 @@ void mbr_quantize_row_q4_1_ref(const float *src, void *dst, int64_t n);
 void mbr_quantize_row_q5_0_ref(const float *src, void *dst, int64_t n);
 void mbr_quantize_row_q5_1_ref(const float *src, void *dst, int64_t n);
 
+/*
+ * Activation quantizers (from_float), bit for bit what llama.cpp runs on
+ * an AVX2 machine: codes rounded half to even, and for Q8_0/Q8_1 the
+ * multiplier 127 / amax. Q8_1 also stores s = d * sum(qs); Q8_K stores a
+ * float d and the sum of every 16 codes.
+ */
+void mbr_quantize_row_q8_0(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q8_1(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q8_K(const float *src, void *dst, int64_t n);
+
+/* Scalar reference dot products, mbr_vec_dot_<weight>_<activation>. */
+void mbr_vec_dot_f32_f32_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_f16_f16_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_bf16_bf16_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_0_q8_0_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_1_q8_1_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_0_q8_0_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_1_q8_1_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q8_0_q8_0_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q2_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q3_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q6_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
+
 #if defined(__x86_64__)
 /* AVX2+F16C+FMA; call only when mbr_cpu_has_avx2() says so. */
 int mbr_cpu_has_avx2(void);
 void mbr_dequantize_row_f16_avx2(const void *src, float *dst, int64_t n);
 void mbr_dequantize_row_q8_0_avx2(const void *src, float *dst, int64_t n);
+void mbr_quantize_row_f16_avx2(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q8_1_avx2(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q8_K_avx2(const float *src, void *dst, int64_t n);
+void mbr_vec_dot_f32_f32_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_f16_f16_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_bf16_bf16_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_1_q8_1_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_0_q8_0_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_1_q8_1_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q2_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q6_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 #endif
 
 #endif

@@ -24,6 +24,7 @@ typedef uint16_t mbr_bf16;	/* bfloat16 bits */
 #define QK5_0 32
 #define QK5_1 32
 #define QK8_0 32
+#define QK8_1 32
 #define QK_K 256
 #define K_SCALE_SIZE 12
 
@@ -50,6 +51,12 @@ struct block_q5_1 {
 struct block_q8_0 {
 	mbr_half d;
 	int8_t qs[QK8_0];
+};
+/* Activations for Q4_1/Q5_1 dots: s = d * sum(qs) carries the offset. */
+struct block_q8_1 {
+	mbr_half d;
+	mbr_half s;
+	int8_t qs[QK8_1];
 };
 struct block_q2_K {
 	uint8_t scales[QK_K / 16];	/* low nibble scale, high nibble min */
@@ -83,11 +90,20 @@ struct block_q6_K {
 	mbr_half d;
 };
 
+/* Activations for the K-quant dots; never stored in files. */
+struct block_q8_K {
+	float d;
+	int8_t qs[QK_K];
+	int16_t bsums[QK_K / 16];	/* sums of each 16 qs */
+};
+
 _Static_assert(sizeof(struct block_q4_0) == 18, "block_q4_0 size");
 _Static_assert(sizeof(struct block_q4_1) == 20, "block_q4_1 size");
 _Static_assert(sizeof(struct block_q5_0) == 22, "block_q5_0 size");
 _Static_assert(sizeof(struct block_q5_1) == 24, "block_q5_1 size");
 _Static_assert(sizeof(struct block_q8_0) == 34, "block_q8_0 size");
+_Static_assert(sizeof(struct block_q8_1) == 36, "block_q8_1 size");
+_Static_assert(sizeof(struct block_q8_K) == 292, "block_q8_K size");
 _Static_assert(sizeof(struct block_q2_K) == 84, "block_q2_K size");
 _Static_assert(sizeof(struct block_q3_K) == 110, "block_q3_K size");
 _Static_assert(sizeof(struct block_q4_K) == 144, "block_q4_K size");

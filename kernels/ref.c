@@ -12,6 +12,7 @@
 #include <string.h>
 #include "kernels.h"
 #include "quants.h"
+#include "scales.h"
 
 /* ---- plain types */
 
@@ -307,6 +308,121 @@ void mbr_quantize_row_q5_1_ref(const float *src, void *dst, int64_t n)
 	}
 }
 
+/* ---- activations: what a dot product's other operand is converted to */
+
+/*
+ * Round to nearest, ties to even, for |x| < 2^22: adding 1.5 * 2^23 leaves
+ * the integer in the low mantissa bits, rounded in the FPU's default
+ * mode. This is how llama.cpp rounds activations on x86: _mm256_round_ps
+ * in its AVX2 quantize_row_q8_0/q8_1 and nearest_int() for Q8_K. (Its
+ * file quantizers use roundf, halves away from zero, as *_ref above do.)
+ */
+static int round_even(float x)
+{
+	return (int)(mbr_f32_bits(x + 12582912.0f) & 0x7fffff) - 0x400000;
+}
+
+/*
+ * One 32-element block as llama.cpp's AVX2 quantize_row_q8_0 does it:
+ * note the multiplier is 127 / amax, not 1 / d, which can differ in the
+ * last bit. Returns the sum of the codes (Q8_1 stores it).
+ */
+static int quantize_act_block(const float *x, int8_t *qs, float *d)
+{
+	float amax = 0.0f, id;
+	int sum = 0;
+
+	for (int j = 0; j < 32; j++)
+		amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
+	*d = amax / 127;
+	id = amax != 0.0f ? 127 / amax : 0.0f;
+	for (int j = 0; j < 32; j++) {
+		qs[j] = (int8_t)round_even(x[j] * id);
+		sum += qs[j];
+	}
+	return sum;
+}
+
+void mbr_quantize_row_q8_0(const float *src, void *dst, int64_t n)
+{
+	struct block_q8_0 *b = dst;
+
+	assert(n % QK8_0 == 0);
+	for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0) {
+		float d;
+
+		quantize_act_block(src, b[i].qs, &d);
+		b[i].d = mbr_fp32_to_fp16(d);
+	}
+}
+
+void mbr_quantize_row_q8_1(const float *src, void *dst, int64_t n)
+{
+	struct block_q8_1 *b = dst;
+
+	assert(n % QK8_1 == 0);
+	for (int64_t i = 0; i < n / QK8_1; i++, src += QK8_1) {
+		float d;
+		int sum = quantize_act_block(src, b[i].qs, &d);
+
+		b[i].d = mbr_fp32_to_fp16(d);
+		b[i].s = mbr_fp32_to_fp16(d * (float)sum);
+	}
+}
+
+void mbr_dequantize_row_q8_1(const void *src, float *dst, int64_t n)
+{
+	const struct block_q8_1 *b = src;
+
+	assert(n % QK8_1 == 0);
+	for (int64_t i = 0; i < n / QK8_1; i++, dst += QK8_1) {
+		float d = mbr_fp16_to_fp32(b[i].d);
+
+		for (int j = 0; j < QK8_1; j++)
+			dst[j] = b[i].qs[j] * d;
+	}
+}
+
+/* ggml's quantize_row_q8_K_ref, which is also what x86 runs. */
+void mbr_quantize_row_q8_K(const float *src, void *dst, int64_t n)
+{
+	struct block_q8_K *b = dst;
+
+	assert(n % QK_K == 0);
+	for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+		float max = signed_absmax(src, QK_K), iscale;
+
+		if (max == 0.0f) {
+			memset(&b[i], 0, sizeof(b[i]));
+			continue;
+		}
+		/* -127, not -128: the largest element maps to -127 */
+		iscale = -127.0f / max;
+		for (int j = 0; j < QK_K; j += 16) {
+			int sum = 0;
+
+			for (int l = j; l < j + 16; l++) {
+				int v = round_even(iscale * src[l]);
+
+				b[i].qs[l] = (int8_t)(v < 127 ? v : 127);
+				sum += b[i].qs[l];
+			}
+			b[i].bsums[j / 16] = (int16_t)sum;
+		}
+		b[i].d = 1 / iscale;
+	}
+}
+
+void mbr_dequantize_row_q8_K(const void *src, float *dst, int64_t n)
+{
+	const struct block_q8_K *b = src;
+
+	assert(n % QK_K == 0);
+	for (int64_t i = 0; i < n / QK_K; i++, dst += QK_K)
+		for (int j = 0; j < QK_K; j++)
+			dst[j] = b[i].d * b[i].qs[j];
+}
+
 /* ---- 256-element super-blocks (dequantize only) */
 
 void mbr_dequantize_row_q2_K(const void *src, float *dst, int64_t n)
@@ -332,16 +448,6 @@ void mbr_dequantize_row_q2_K(const void *src, float *dst, int64_t n)
 	}
 }
 
-/* Q3_K's sixteen 6-bit scales: low nibbles in bytes 0..7, top bit pairs
- * in bytes 8..11; stored with a bias of 32. */
-static int q3_K_scale(const uint8_t *s, int j)
-{
-	int lo = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
-	int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-
-	return (lo | hi << 4) - 32;
-}
-
 void mbr_dequantize_row_q3_K(const void *src, float *dst, int64_t n)
 {
 	const struct block_q3_K *b = src;
@@ -349,7 +455,9 @@ void mbr_dequantize_row_q3_K(const void *src, float *dst, int64_t n)
 	assert(n % QK_K == 0);
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		float d = mbr_fp16_to_fp32(b[i].d);
+		int8_t sc[16];
 
+		mbr_q3_K_unpack(b[i].scales, sc);
 		/* element e: bit pair (e / 32) % 4 of qs[32 * (e / 128) +
 		 * e % 32], high bit e / 32 of hmask[e % 32] */
 		for (int s = 0; s < QK_K / 16; s++, dst += 16) {
@@ -357,7 +465,7 @@ void mbr_dequantize_row_q3_K(const void *src, float *dst, int64_t n)
 			const uint8_t *q = b[i].qs + 32 * (e0 / 128);
 			int shift = 2 * ((e0 / 32) % 4);
 			uint8_t bit = (uint8_t)(1u << (e0 / 32));
-			float dl = d * q3_K_scale(b[i].scales, s);
+			float dl = d * sc[s];
 
 			for (int l = 0; l < 16; l++) {
 				int m = e0 % 32 + l;
@@ -370,18 +478,6 @@ void mbr_dequantize_row_q3_K(const void *src, float *dst, int64_t n)
 	}
 }
 
-/* Q4_K/Q5_K: eight 6-bit scales and mins packed in 12 bytes. */
-static void k4_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *m)
-{
-	if (j < 4) {
-		*sc = s[j] & 63;
-		*m = s[j + 4] & 63;
-	} else {
-		*sc = (s[j + 4] & 0x0f) | (s[j - 4] >> 6) << 4;
-		*m = (s[j + 4] >> 4) | (s[j] >> 6) << 4;
-	}
-}
-
 /*
  * Shared by Q4_K and Q5_K: 32-byte chunk c of qs holds sub-block 2c in its
  * low nibbles and 2c + 1 in its high ones; Q5_K adds 16 where qh[l] has
@@ -390,15 +486,14 @@ static void k4_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *m)
 static void dequantize_k4(float *dst, float d, float dmin, const uint8_t *scales,
 			  const uint8_t *qs, const uint8_t *qh)
 {
+	uint8_t sc[8], m[8];
+
+	mbr_k4_unpack(scales, sc, m);
 	for (int s = 0; s < QK_K / 32; s++, dst += 32) {
 		const uint8_t *q = qs + 32 * (s / 2);
 		int shift = 4 * (s % 2);
-		uint8_t sc, m;
-		float d1, m1;
-
-		k4_scale_min(scales, s, &sc, &m);
-		d1 = d * sc;
-		m1 = dmin * m;
+		float d1 = d * sc[s];
+		float m1 = dmin * m[s];
 		for (int l = 0; l < 32; l++) {
 			int v = (q[l] >> shift) & 0x0f;
 

@@ -1,42 +1,121 @@
 /*
- * traits.c - which kernels each tensor type has.
+ * traits.c - which kernels each tensor type has, chosen at run time.
  *
- * The reference table covers every type; on x86-64 a CPU with AVX2, F16C
- * and FMA gets the vector dequantizers instead. Both give identical floats
- * (u-quants checks it), so the choice only changes speed.
+ * The reference table covers every type. On x86-64 a CPU with AVX2, F16C
+ * and FMA gets a copy of it with the vector kernels patched in, unless
+ * MBR_KERNELS=ref asks for the reference (to compare, or to rule the
+ * vector code out). Conversions give identical bytes either way (u-quants
+ * and u-vecdot check it); dot products differ only in summation order.
  */
-#include <stddef.h>
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include "kernels.h"
 #include "mbr/types.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static const struct mbr_kernel_traits ref_traits[] = {
-	{ MBR_TYPE_F32, mbr_dequantize_row_f32, mbr_quantize_row_f32_ref },
-	{ MBR_TYPE_F16, mbr_dequantize_row_f16, mbr_quantize_row_f16_ref },
-	{ MBR_TYPE_BF16, mbr_dequantize_row_bf16, mbr_quantize_row_bf16_ref },
-	{ MBR_TYPE_Q8_0, mbr_dequantize_row_q8_0, mbr_quantize_row_q8_0_ref },
-	{ MBR_TYPE_Q4_0, mbr_dequantize_row_q4_0, mbr_quantize_row_q4_0_ref },
-	{ MBR_TYPE_Q4_1, mbr_dequantize_row_q4_1, mbr_quantize_row_q4_1_ref },
-	{ MBR_TYPE_Q5_0, mbr_dequantize_row_q5_0, mbr_quantize_row_q5_0_ref },
-	{ MBR_TYPE_Q5_1, mbr_dequantize_row_q5_1, mbr_quantize_row_q5_1_ref },
-	{ MBR_TYPE_Q2_K, mbr_dequantize_row_q2_K, NULL },
-	{ MBR_TYPE_Q3_K, mbr_dequantize_row_q3_K, NULL },
-	{ MBR_TYPE_Q4_K, mbr_dequantize_row_q4_K, NULL },
-	{ MBR_TYPE_Q5_K, mbr_dequantize_row_q5_K, NULL },
-	{ MBR_TYPE_Q6_K, mbr_dequantize_row_q6_K, NULL },
+	{ MBR_TYPE_F32, mbr_dequantize_row_f32, mbr_quantize_row_f32_ref,
+	  MBR_TYPE_F32, mbr_vec_dot_f32_f32_ref, mbr_quantize_row_f32_ref },
+	{ MBR_TYPE_F16, mbr_dequantize_row_f16, mbr_quantize_row_f16_ref,
+	  MBR_TYPE_F16, mbr_vec_dot_f16_f16_ref, mbr_quantize_row_f16_ref },
+	{ MBR_TYPE_BF16, mbr_dequantize_row_bf16, mbr_quantize_row_bf16_ref,
+	  MBR_TYPE_BF16, mbr_vec_dot_bf16_bf16_ref, mbr_quantize_row_bf16_ref },
+	{ MBR_TYPE_Q8_0, mbr_dequantize_row_q8_0, mbr_quantize_row_q8_0_ref,
+	  MBR_TYPE_Q8_0, mbr_vec_dot_q8_0_q8_0_ref, mbr_quantize_row_q8_0 },
+	{ MBR_TYPE_Q4_0, mbr_dequantize_row_q4_0, mbr_quantize_row_q4_0_ref,
+	  MBR_TYPE_Q8_0, mbr_vec_dot_q4_0_q8_0_ref, NULL },
+	{ MBR_TYPE_Q4_1, mbr_dequantize_row_q4_1, mbr_quantize_row_q4_1_ref,
+	  MBR_TYPE_Q8_1, mbr_vec_dot_q4_1_q8_1_ref, NULL },
+	{ MBR_TYPE_Q5_0, mbr_dequantize_row_q5_0, mbr_quantize_row_q5_0_ref,
+	  MBR_TYPE_Q8_0, mbr_vec_dot_q5_0_q8_0_ref, NULL },
+	{ MBR_TYPE_Q5_1, mbr_dequantize_row_q5_1, mbr_quantize_row_q5_1_ref,
+	  MBR_TYPE_Q8_1, mbr_vec_dot_q5_1_q8_1_ref, NULL },
+	/* activation-only types: never written to files, so no quantize */
+	{ MBR_TYPE_Q8_1, mbr_dequantize_row_q8_1, NULL,
+	  0, NULL, mbr_quantize_row_q8_1 },
+	{ MBR_TYPE_Q8_K, mbr_dequantize_row_q8_K, NULL,
+	  0, NULL, mbr_quantize_row_q8_K },
+	{ MBR_TYPE_Q2_K, mbr_dequantize_row_q2_K, NULL,
+	  MBR_TYPE_Q8_K, mbr_vec_dot_q2_K_q8_K_ref, NULL },
+	{ MBR_TYPE_Q3_K, mbr_dequantize_row_q3_K, NULL,
+	  MBR_TYPE_Q8_K, mbr_vec_dot_q3_K_q8_K_ref, NULL },
+	{ MBR_TYPE_Q4_K, mbr_dequantize_row_q4_K, NULL,
+	  MBR_TYPE_Q8_K, mbr_vec_dot_q4_K_q8_K_ref, NULL },
+	{ MBR_TYPE_Q5_K, mbr_dequantize_row_q5_K, NULL,
+	  MBR_TYPE_Q8_K, mbr_vec_dot_q5_K_q8_K_ref, NULL },
+	{ MBR_TYPE_Q6_K, mbr_dequantize_row_q6_K, NULL,
+	  MBR_TYPE_Q8_K, mbr_vec_dot_q6_K_q8_K_ref, NULL },
 };
 
 #if defined(__x86_64__)
-static const struct mbr_kernel_traits avx2_traits[] = {
-	{ MBR_TYPE_F16, mbr_dequantize_row_f16_avx2, mbr_quantize_row_f16_ref },
-	{ MBR_TYPE_Q8_0, mbr_dequantize_row_q8_0_avx2, mbr_quantize_row_q8_0_ref },
+/* What AVX2 replaces; a NULL field keeps the reference kernel. File
+ * quantizers stay scalar: they must reproduce llama-quantize's bytes. */
+static const struct mbr_kernel_traits avx2_patches[] = {
+	{ .type = MBR_TYPE_F32, .vec_dot = mbr_vec_dot_f32_f32_avx2 },
+	{ .type = MBR_TYPE_F16, .dequantize = mbr_dequantize_row_f16_avx2,
+	  .vec_dot = mbr_vec_dot_f16_f16_avx2,
+	  .from_float = mbr_quantize_row_f16_avx2 },
+	{ .type = MBR_TYPE_BF16, .vec_dot = mbr_vec_dot_bf16_bf16_avx2 },
+	{ .type = MBR_TYPE_Q8_0, .dequantize = mbr_dequantize_row_q8_0_avx2,
+	  .vec_dot = mbr_vec_dot_q8_0_q8_0_avx2,
+	  .from_float = mbr_quantize_row_q8_0_avx2 },
+	{ .type = MBR_TYPE_Q4_0, .vec_dot = mbr_vec_dot_q4_0_q8_0_avx2 },
+	{ .type = MBR_TYPE_Q4_1, .vec_dot = mbr_vec_dot_q4_1_q8_1_avx2 },
+	{ .type = MBR_TYPE_Q5_0, .vec_dot = mbr_vec_dot_q5_0_q8_0_avx2 },
+	{ .type = MBR_TYPE_Q5_1, .vec_dot = mbr_vec_dot_q5_1_q8_1_avx2 },
+	{ .type = MBR_TYPE_Q8_1, .from_float = mbr_quantize_row_q8_1_avx2 },
+	{ .type = MBR_TYPE_Q8_K, .from_float = mbr_quantize_row_q8_K_avx2 },
+	{ .type = MBR_TYPE_Q2_K, .vec_dot = mbr_vec_dot_q2_K_q8_K_avx2 },
+	{ .type = MBR_TYPE_Q3_K, .vec_dot = mbr_vec_dot_q3_K_q8_K_avx2 },
+	{ .type = MBR_TYPE_Q4_K, .vec_dot = mbr_vec_dot_q4_K_q8_K_avx2 },
+	{ .type = MBR_TYPE_Q5_K, .vec_dot = mbr_vec_dot_q5_K_q8_K_avx2 },
+	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx2 },
 };
+
+static struct mbr_kernel_traits avx2_traits[ARRAY_SIZE(ref_traits)];
+static int have_avx2;		/* avx2_traits is filled in */
 
 int mbr_cpu_has_avx2(void)
 {
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
 	       __builtin_cpu_supports("fma");
 }
+
+#define PATCH(field) if (p->field) t->field = p->field
 #endif
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static enum mbr_kernel_isa chosen = MBR_KERNELS_REF;
+
+static void setup(void)
+{
+#if defined(__x86_64__)
+	const char *env = getenv("MBR_KERNELS");
+
+	if (!mbr_cpu_has_avx2())
+		return;
+	memcpy(avx2_traits, ref_traits, sizeof(ref_traits));
+	for (size_t i = 0; i < ARRAY_SIZE(avx2_patches); i++) {
+		const struct mbr_kernel_traits *p = &avx2_patches[i];
+		struct mbr_kernel_traits *t = avx2_traits;
+
+		/* every patched type is in the reference table */
+		while (t->type != p->type) {
+			t++;
+			assert(t < avx2_traits + ARRAY_SIZE(avx2_traits));
+		}
+		PATCH(dequantize);
+		PATCH(vec_dot);
+		PATCH(from_float);
+	}
+	have_avx2 = 1;
+	if (!env || strcmp(env, "ref"))
+		chosen = MBR_KERNELS_AVX2;
+#endif
+}
 
 static const struct mbr_kernel_traits *find(const struct mbr_kernel_traits *table,
 					     size_t n, int type)
@@ -47,14 +126,34 @@ static const struct mbr_kernel_traits *find(const struct mbr_kernel_traits *tabl
 	return NULL;
 }
 
+const struct mbr_kernel_traits *mbr_kernel_traits_isa(int type,
+						       enum mbr_kernel_isa isa)
+{
+	pthread_once(&setup_once, setup);
+	if (isa == MBR_KERNELS_REF)
+		return find(ref_traits, ARRAY_SIZE(ref_traits), type);
+#if defined(__x86_64__)
+	if (isa == MBR_KERNELS_AVX2 && have_avx2)
+		return find(avx2_traits, ARRAY_SIZE(avx2_traits), type);
+#endif
+	return NULL;
+}
+
+enum mbr_kernel_isa mbr_kernel_isa(void)
+{
+	pthread_once(&setup_once, setup);
+	return chosen;
+}
+
 const struct mbr_kernel_traits *mbr_kernel_traits(int type)
 {
-#if defined(__x86_64__)
-	const struct mbr_kernel_traits *t;
+	return mbr_kernel_traits_isa(type, mbr_kernel_isa());
+}
 
-	if (mbr_cpu_has_avx2() &&
-	    (t = find(avx2_traits, sizeof(avx2_traits) / sizeof(avx2_traits[0]), type)))
-		return t;
-#endif
-	return find(ref_traits, sizeof(ref_traits) / sizeof(ref_traits[0]), type);
+size_t mbr_row_size(int type, int64_t n)
+{
+	const struct mbr_type_info *ti = mbr_type_get(type);
+
+	assert(ti && n >= 0 && n % ti->block_elems == 0);
+	return (size_t)(n / ti->block_elems) * ti->block_bytes;
 }

@@ -8,6 +8,7 @@
 #ifndef TEST_TOOL_H
 #define TEST_TOOL_H
 
+int cmd__bench_kernels(int argc, const char **argv);
 int cmd__gguf_fields(int argc, const char **argv);
 int cmd__gguf_rewrite(int argc, const char **argv);
 int cmd__mkmodel(int argc, const char **argv);

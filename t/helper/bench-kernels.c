@@ -1,0 +1,277 @@
+/*
+ * bench-kernels.c - test-tool bench-kernels [--rows R] [--cols C]
+ *	[--type T] [--threads N] [--seconds S] [--pool-mib M]
+ *
+ * Times each weight type's vec_dot over a rows x cols weight matrix
+ * (default 4096 x 4096), reference against AVX2, the way a decode step
+ * uses it: one activation row, converted once with from_float, dotted
+ * with every weight row. The matrix is copied until the copies fill
+ * 256 MiB (--pool-mib) and a pass reads them all, so the weights come
+ * from memory rather than cache, as they do when decoding; --pool-mib 0
+ * times one copy over and over, from cache where it fits. Prints, per type,
+ * the bytes of a weight row, the from_float time for the activation, and
+ * ns per row and GB/s of weight bytes for each kernel set; "agree" is the
+ * largest difference between the sets' outputs relative to the largest
+ * output.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "test-tool.h"
+#include "kernels.h"
+#include "quants.h"
+#include "mbr/types.h"
+
+static const int bench_types[] = {
+	MBR_TYPE_F32, MBR_TYPE_F16, MBR_TYPE_BF16, MBR_TYPE_Q4_0, MBR_TYPE_Q4_1,
+	MBR_TYPE_Q5_0, MBR_TYPE_Q5_1, MBR_TYPE_Q8_0, MBR_TYPE_Q2_K,
+	MBR_TYPE_Q3_K, MBR_TYPE_Q4_K, MBR_TYPE_Q5_K, MBR_TYPE_Q6_K,
+};
+
+/* Where each quantized block keeps its fp16 scales (and mins). */
+static const struct { int type; short at[2]; } half_fields[] = {
+	{ MBR_TYPE_Q4_0, { offsetof(struct block_q4_0, d), -1 } },
+	{ MBR_TYPE_Q4_1, { offsetof(struct block_q4_1, d), offsetof(struct block_q4_1, m) } },
+	{ MBR_TYPE_Q5_0, { offsetof(struct block_q5_0, d), -1 } },
+	{ MBR_TYPE_Q5_1, { offsetof(struct block_q5_1, d), offsetof(struct block_q5_1, m) } },
+	{ MBR_TYPE_Q8_0, { offsetof(struct block_q8_0, d), -1 } },
+	{ MBR_TYPE_Q2_K, { offsetof(struct block_q2_K, d), offsetof(struct block_q2_K, dmin) } },
+	{ MBR_TYPE_Q3_K, { offsetof(struct block_q3_K, d), -1 } },
+	{ MBR_TYPE_Q4_K, { offsetof(struct block_q4_K, d), offsetof(struct block_q4_K, dmin) } },
+	{ MBR_TYPE_Q5_K, { offsetof(struct block_q5_K, d), offsetof(struct block_q5_K, dmin) } },
+	{ MBR_TYPE_Q6_K, { offsetof(struct block_q6_K, d), -1 } },
+};
+
+static uint64_t rng = 0x853c49e6748fea9bull;
+
+static uint64_t rng_next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static float rng_float(void)
+{
+	return (float)((double)(rng_next() >> 40) / (double)(1 << 23) - 1.0);
+}
+
+/*
+ * Weights that time like real ones: random codes, small finite scales
+ * (no NaN or subnormal slow paths), plain types from random floats.
+ */
+static void fill_weights(int type, unsigned char *w, size_t bytes)
+{
+	const struct mbr_type_info *ti = mbr_type_get(type);
+
+	if (ti->block_elems == 1) {
+		const struct mbr_kernel_traits *t = mbr_kernel_traits(type);
+		float f[256];
+
+		for (size_t done = 0; done < bytes; done += sizeof(f) / 4 * ti->block_bytes) {
+			for (int i = 0; i < 256; i++)
+				f[i] = rng_float() * 0.05f;
+			t->from_float(f, w + done, 256);
+		}
+		return;
+	}
+	for (size_t i = 0; i < bytes; i += 8) {
+		uint64_t r = rng_next();
+
+		memcpy(w + i, &r, bytes - i < 8 ? bytes - i : 8);
+	}
+	for (size_t k = 0; k < sizeof(half_fields) / sizeof(half_fields[0]); k++) {
+		if (half_fields[k].type != type)
+			continue;
+		for (size_t b = 0; b < bytes; b += ti->block_bytes)
+			for (int f = 0; f < 2 && half_fields[k].at[f] >= 0; f++) {
+				mbr_half h = mbr_fp32_to_fp16(0.001f + 0.004f * fabsf(rng_float()));
+
+				memcpy(w + b + half_fields[k].at[f], &h, sizeof(h));
+			}
+	}
+}
+
+struct pass {
+	mbr_vec_dot_fn dot;
+	const unsigned char *pool;
+	const void *x;
+	size_t row_bytes, matrix, copies;
+	int64_t cols, first, last;
+	float *out;
+};
+
+/* This thread's rows of every copy of the matrix in turn. */
+static void *run_rows(void *arg)
+{
+	struct pass *p = arg;
+
+	for (size_t c = 0; c < p->copies; c++) {
+		const unsigned char *w = p->pool + c * p->matrix;
+
+		for (int64_t r = p->first; r < p->last; r++)
+			p->dot(p->cols, &p->out[r], w + r * p->row_bytes, p->x);
+	}
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One pass over the whole pool, rows split between threads; seconds. */
+static double time_pass(const struct pass *proto, int64_t rows, int threads)
+{
+	struct pass parts[64];
+	pthread_t tid[64];
+	double t0 = now();
+
+	for (int t = 0; t < threads; t++) {
+		parts[t] = *proto;
+		parts[t].first = rows * t / threads;
+		parts[t].last = rows * (t + 1) / threads;
+		if (t && pthread_create(&tid[t], NULL, run_rows, &parts[t]))
+			run_rows(&parts[t]), tid[t] = 0;
+	}
+	run_rows(&parts[0]);
+	for (int t = 1; t < threads; t++)
+		if (tid[t])
+			pthread_join(tid[t], NULL);
+	return now() - t0;
+}
+
+struct opts {
+	int64_t rows, cols;
+	int threads;
+	double seconds;
+	size_t pool_bytes;
+	const char *type;
+};
+
+/* Seconds per matrix of one kernel set: the best of a few pool passes. */
+static double best_pass(mbr_vec_dot_fn dot, const unsigned char *pool, size_t matrix,
+			size_t copies, const void *x, float *out, const struct opts *o)
+{
+	struct pass p = { dot, pool, x, matrix / o->rows, matrix, copies,
+			  o->cols, 0, 0, out };
+	double best = 1e30, start = now();
+
+	for (int i = 0; i < 2 || now() - start < o->seconds; i++) {
+		double t = time_pass(&p, o->rows, o->threads);
+
+		best = t < best ? t : best;
+	}
+	return best / copies;
+}
+
+static int bench_one(int type, const struct opts *o)
+{
+	const struct mbr_kernel_traits *ref = mbr_kernel_traits_isa(type, MBR_KERNELS_REF);
+	const struct mbr_kernel_traits *vec = mbr_kernel_traits_isa(type, MBR_KERNELS_AVX2);
+	const struct mbr_kernel_traits *xt = mbr_kernel_traits(ref->vec_dot_type);
+	size_t row = mbr_row_size(type, o->cols), matrix = row * o->rows;
+	size_t copies = matrix >= o->pool_bytes ? 1 :
+			(o->pool_bytes + matrix - 1) / matrix;
+	unsigned char *pool = malloc(copies * matrix);
+	float *x = malloc(o->cols * sizeof(float));
+	void *xq = malloc(mbr_row_size(ref->vec_dot_type, o->cols));
+	float *out_ref = calloc(o->rows, sizeof(float));
+	float *out_vec = calloc(o->rows, sizeof(float));
+	double t_ref, t_vec = 0, t_conv = 1e30, agree = 0, top = 0;
+
+	if (!pool || !x || !xq || !out_ref || !out_vec) {
+		fprintf(stderr, "bench-kernels: out of memory for %s\n", mbr_type_get(type)->name);
+		free(pool), free(x), free(xq), free(out_ref), free(out_vec);
+		return 1;
+	}
+	fill_weights(type, pool, matrix);
+	for (size_t c = 1; c < copies; c++)
+		memcpy(pool + c * matrix, pool, matrix);
+	for (int64_t i = 0; i < o->cols; i++)
+		x[i] = rng_float();
+	for (int i = 0; i < 20; i++) {
+		double t0 = now();
+
+		xt->from_float(x, xq, o->cols);
+		t_conv = fmin(t_conv, now() - t0);
+	}
+	t_ref = best_pass(ref->vec_dot, pool, matrix, copies, xq, out_ref, o);
+	if (vec) {
+		t_vec = best_pass(vec->vec_dot, pool, matrix, copies, xq, out_vec, o);
+		for (int64_t r = 0; r < o->rows; r++) {
+			agree = fmax(agree, fabs((double)out_vec[r] - out_ref[r]));
+			top = fmax(top, fabs(out_ref[r]));
+		}
+	}
+	printf("%-5s %9zu %9.0f %10.1f %8.2f", mbr_type_get(type)->name, row,
+	       t_conv * 1e9, t_ref * 1e9 / o->rows, matrix / t_ref * 1e-9);
+	if (vec)
+		printf(" %10.1f %8.2f %7.1fx %8.1e\n", t_vec * 1e9 / o->rows,
+		       matrix / t_vec * 1e-9, t_ref / t_vec, top ? agree / top : agree);
+	else
+		printf(" %10s %8s %8s %8s\n", "-", "-", "-", "-");
+	free(pool), free(x), free(xq), free(out_ref), free(out_vec);
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: test-tool bench-kernels [--rows <r>] [--cols <c>] "
+		"[--type <t>] [--threads <n>] [--seconds <s>] [--pool-mib <m>]\n");
+	return 129;
+}
+
+int cmd__bench_kernels(int argc, const char **argv)
+{
+	struct opts o = { 4096, 4096, 1, 0.5, 256u << 20, NULL };
+	int status = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!v)
+			return usage();
+		if (!strcmp(argv[i], "--rows"))
+			o.rows = atoll(v);
+		else if (!strcmp(argv[i], "--cols"))
+			o.cols = atoll(v);
+		else if (!strcmp(argv[i], "--type"))
+			o.type = v;
+		else if (!strcmp(argv[i], "--threads"))
+			o.threads = atoi(v);
+		else if (!strcmp(argv[i], "--seconds"))
+			o.seconds = atof(v);
+		else if (!strcmp(argv[i], "--pool-mib"))
+			o.pool_bytes = (size_t)atoll(v) << 20;
+		else
+			return usage();
+		i++;
+	}
+	if (o.rows < 1 || o.cols < QK_K || o.cols % QK_K || o.threads < 1 ||
+	    o.threads > 64 || o.seconds < 0)
+		return usage();
+	printf("# %lld x %lld weights, %d thread%s, kernels in use: %s; best pass "
+	       "over a %zu MiB pool of copies\n", (long long)o.rows,
+	       (long long)o.cols, o.threads, o.threads > 1 ? "s" : "",
+	       mbr_kernel_isa() == MBR_KERNELS_AVX2 ? "avx2" : "ref", o.pool_bytes >> 20);
+	printf("%-5s %9s %9s %10s %8s %10s %8s %8s %8s\n", "type", "row B",
+	       "x conv ns", "ref ns/row", "ref GB/s", "avx2 ns/row", "GB/s",
+	       "speedup", "agree");
+	for (size_t i = 0; i < sizeof(bench_types) / sizeof(bench_types[0]); i++) {
+		const struct mbr_type_info *ti = mbr_type_get(bench_types[i]);
+
+		if (o.type && strcmp(o.type, ti->name))
+			continue;
+		status |= bench_one(bench_types[i], &o);
+	}
+	return status;
+}
