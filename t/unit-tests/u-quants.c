@@ -382,7 +382,9 @@ static void test_quants__traits_table(void)
 	UT_ASSERT((t = mbr_kernel_traits(MBR_TYPE_BF16)));
 	UT_CHECK(t->dequantize && t->quantize);
 	UT_CHECK(mbr_kernel_traits(MBR_TYPE_IQ2_XXS) == NULL);
-	UT_CHECK(mbr_kernel_traits(MBR_TYPE_Q8_1) == NULL);
+	/* Q8_1 is an activation type: it converts, and dequantizes for tests */
+	UT_ASSERT((t = mbr_kernel_traits(MBR_TYPE_Q8_1)));
+	UT_CHECK(t->dequantize && t->from_float && !t->quantize);
 	UT_CHECK(mbr_kernel_traits(12345) == NULL);
 }
 
