@@ -54,6 +54,25 @@ int cmd_help(int argc, const char **argv);
 int cmd_hash_object(int argc, const char **argv);
 int cmd_cat_object(int argc, const char **argv);
 int cmd_ls_tensors(int argc, const char **argv);
+int cmd_infer(int argc, const char **argv);
+int cmd_eval(int argc, const char **argv);
+
+/* The inference engine as infer and eval set it up (infer.c). */
+#include "mbr/model.h"
+#include "mbr/tokenizer.h"
+struct engine {
+	struct mbr_repo *repo;		/* NULL when run on a file */
+	struct mbr_weights *w;
+	struct mbr_model *model;
+	struct mbr_tokenizer *tok;
+	struct mbr_session *session;
+};
+#define ENGINE_DEFAULT_CTX 4096
+/* Open a model file, or else a stored version; n_ctx <= 0: the model's
+ * context, at most ENGINE_DEFAULT_CTX. Dies on failure. */
+void engine_open(struct engine *e, const char *rev_or_file, int n_ctx, int n_threads);
+void engine_close(struct engine *e);
+double engine_now(void);	/* monotonic seconds */
 int cmd_tokenize(int argc, const char **argv);
 
 #endif

@@ -1,0 +1,270 @@
+/*
+ * matmul.c - a persistent thread pool and the threaded matrix multiply.
+ *
+ * mbr_threadpool_run bumps a generation counter; workers that spin on it
+ * start at once, workers that went to sleep are woken by a broadcast. The
+ * end of a task is a barrier all threads pass, the caller included, so a
+ * task may also hold barriers of its own (mbr_matmul converts the
+ * activations, waits, then multiplies).
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernels.h"
+#include "matmul.h"
+#include "mbr/error.h"
+#include "mbr/types.h"
+
+/* Polls of the generation counter before a worker sleeps: long enough to
+ * bridge the gap between the tasks of one forward pass. */
+#define SPIN_POLLS 200000
+
+struct mbr_threadpool {
+	int n;
+	pthread_t *threads;
+	atomic_uint generation;		/* bumped once per task */
+	atomic_int sleeping;		/* workers in (or entering) cond_wait */
+	atomic_int arrived;		/* barrier: threads that got there */
+	atomic_uint phase;		/* barrier: bumped when all arrived */
+	atomic_int stop;
+	mbr_task_fn fn;
+	void *arg;
+	pthread_mutex_t mutex;
+	pthread_cond_t wake;
+};
+
+struct worker {
+	struct mbr_threadpool *tp;
+	int ith;
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Spin; after a while also yield, in case there are more threads than
+ * cores and the one we wait for needs ours. */
+static void spin_wait(unsigned *polls)
+{
+	if (++*polls > 1000)
+		sched_yield();
+	else
+		cpu_relax();
+}
+
+void mbr_threadpool_barrier(struct mbr_threadpool *tp)
+{
+	unsigned phase, polls = 0;
+
+	if (tp->n == 1)
+		return;
+	phase = atomic_load(&tp->phase);
+	if (atomic_fetch_add(&tp->arrived, 1) == tp->n - 1) {
+		atomic_store(&tp->arrived, 0);
+		atomic_fetch_add(&tp->phase, 1);
+		return;
+	}
+	while (atomic_load(&tp->phase) == phase)
+		spin_wait(&polls);
+}
+
+/* Wait for a generation other than seen; 0 when told to stop. */
+static int next_task(struct mbr_threadpool *tp, unsigned seen)
+{
+	for (int i = 0; i < SPIN_POLLS; i++) {
+		if (atomic_load(&tp->generation) != seen)
+			return !atomic_load(&tp->stop);
+		cpu_relax();
+	}
+	pthread_mutex_lock(&tp->mutex);
+	atomic_fetch_add(&tp->sleeping, 1);
+	while (atomic_load(&tp->generation) == seen)
+		pthread_cond_wait(&tp->wake, &tp->mutex);
+	atomic_fetch_sub(&tp->sleeping, 1);
+	pthread_mutex_unlock(&tp->mutex);
+	return !atomic_load(&tp->stop);
+}
+
+static void *worker_main(void *payload)
+{
+	struct worker *wk = payload;
+	struct mbr_threadpool *tp = wk->tp;
+	unsigned seen = 0;
+
+	while (next_task(tp, seen)) {
+		seen = atomic_load(&tp->generation);
+		tp->fn(tp->arg, wk->ith, tp->n);
+		mbr_threadpool_barrier(tp);
+	}
+	free(wk);
+	return NULL;
+}
+
+/*
+ * A sleeping worker registers under the mutex before its last look at
+ * the generation, and we bump the generation before looking at the
+ * count, so either it sees the new task or we see it and wake it.
+ */
+static void start_generation(struct mbr_threadpool *tp)
+{
+	atomic_fetch_add(&tp->generation, 1);
+	if (atomic_load(&tp->sleeping)) {
+		pthread_mutex_lock(&tp->mutex);
+		pthread_cond_broadcast(&tp->wake);
+		pthread_mutex_unlock(&tp->mutex);
+	}
+}
+
+void mbr_threadpool_run(struct mbr_threadpool *tp, mbr_task_fn fn, void *arg)
+{
+	tp->fn = fn;
+	tp->arg = arg;
+	if (tp->n > 1)
+		start_generation(tp);
+	fn(arg, 0, tp->n);
+	mbr_threadpool_barrier(tp);
+}
+
+void mbr_threadpool_free(struct mbr_threadpool *tp)
+{
+	if (!tp)
+		return;
+	atomic_store(&tp->stop, 1);
+	start_generation(tp);
+	for (int i = 1; i < tp->n; i++)
+		pthread_join(tp->threads[i], NULL);
+	pthread_cond_destroy(&tp->wake);
+	pthread_mutex_destroy(&tp->mutex);
+	free(tp->threads);
+	free(tp);
+}
+
+int mbr_threadpool_new(struct mbr_threadpool **out, int n_threads)
+{
+	struct mbr_threadpool *tp = calloc(1, sizeof(*tp));
+	int err = 0;
+
+	*out = NULL;
+	MBR_CHECK_ALLOC(tp);
+	if (!(tp->threads = calloc((size_t)n_threads, sizeof(*tp->threads)))) {
+		free(tp);
+		mbr_error_oom();
+		return MBR_ENOMEM;
+	}
+	pthread_mutex_init(&tp->mutex, NULL);
+	pthread_cond_init(&tp->wake, NULL);
+	tp->n = 1;
+	/* n counts the threads started so far: a failure frees just those */
+	for (int i = 1; i < n_threads && !err; i++) {
+		struct worker *wk = malloc(sizeof(*wk));
+
+		if (!wk || (wk->tp = tp, wk->ith = i,
+			    pthread_create(&tp->threads[i], NULL, worker_main, wk))) {
+			free(wk);
+			err = mbr_error_set(MBR_ERROR_OS, "cannot start thread %d of %d",
+					    i, n_threads);
+			break;
+		}
+		tp->n++;
+	}
+	if (err) {
+		mbr_threadpool_free(tp);
+		return MBR_ERROR;
+	}
+	*out = tp;
+	return 0;
+}
+
+/*
+ * A weight type's kernels: its dot product and the conversion of the
+ * activations to its partner type. NULL when either is missing.
+ */
+static const struct mbr_kernel_traits *dot_kernels(int type,
+						   const struct mbr_kernel_traits **x)
+{
+	const struct mbr_kernel_traits *w = mbr_kernel_traits(type);
+
+	if (!w || !w->vec_dot)
+		return NULL;
+	*x = mbr_kernel_traits(w->vec_dot_type);
+	return *x && (*x)->from_float ? w : NULL;
+}
+
+int mbr_matmul_check(const struct mbr_matrix *w)
+{
+	const struct mbr_kernel_traits *x;
+	const struct mbr_type_info *ti = mbr_type_get(w->type);
+
+	if (dot_kernels(w->type, &x))
+		return 0;
+	mbr_error_set(MBR_ERROR_KERNEL, "tensor '%s' of type %s: the engine cannot multiply it",
+		      w->name, ti ? ti->name : "unknown");
+	return MBR_EUNSUPPORTED;
+}
+
+size_t mbr_matmul_scratch_size(const struct mbr_matrix *w, int n)
+{
+	const struct mbr_kernel_traits *wk, *xk;
+
+	if (!(wk = dot_kernels(w->type, &xk)))
+		return 0;
+	return mbr_row_size(wk->vec_dot_type, w->cols) * (size_t)n;
+}
+
+struct matmul_task {
+	struct mbr_threadpool *tp;
+	float *out;
+	const struct mbr_matrix *w;
+	const float *x;
+	int n;
+	unsigned char *xq;		/* n converted activation rows */
+	size_t xq_row_bytes;
+	mbr_quantize_fn from_float;
+	mbr_vec_dot_fn vec_dot;
+};
+
+/* Weight rows per tile: kept hot in cache while every token runs by them. */
+#define ROW_TILE 16
+
+static void matmul_task(void *arg, int ith, int nth)
+{
+	struct matmul_task *m = arg;
+	const struct mbr_matrix *w = m->w;
+	const unsigned char *wdata = w->data;
+	int64_t first = w->rows * ith / nth, end = w->rows * (ith + 1) / nth;
+
+	for (int t = ith; t < m->n; t += nth)
+		m->from_float(m->x + (size_t)t * w->cols,
+			      m->xq + (size_t)t * m->xq_row_bytes, w->cols);
+	mbr_threadpool_barrier(m->tp);
+	for (int64_t r0 = first; r0 < end; r0 += ROW_TILE) {
+		int64_t r1 = r0 + ROW_TILE < end ? r0 + ROW_TILE : end;
+
+		for (int t = 0; t < m->n; t++) {
+			const unsigned char *xq = m->xq + (size_t)t * m->xq_row_bytes;
+			float *out = m->out + (size_t)t * w->rows;
+
+			for (int64_t r = r0; r < r1; r++)
+				m->vec_dot(w->cols, &out[r],
+					   wdata + (size_t)r * w->row_bytes, xq);
+		}
+	}
+}
+
+void mbr_matmul(struct mbr_threadpool *tp, float *out,
+		const struct mbr_matrix *w, const float *x, int n,
+		void *scratch)
+{
+	const struct mbr_kernel_traits *xk, *wk = dot_kernels(w->type, &xk);
+	struct matmul_task m = {
+		tp, out, w, x, n, scratch, mbr_row_size(wk->vec_dot_type, w->cols),
+		xk->from_float, wk->vec_dot
+	};
+
+	mbr_threadpool_run(tp, matmul_task, &m);
+}
