@@ -15,10 +15,14 @@
  *	logits = output rmsnorm(x) * output_norm
  *
  * Where llama.cpp rounds, we round the same way, or its perplexities
- * and greedy continuations would not be ours: K and V live in the cache
- * as F16, queries and attention probabilities are rounded to F16 before
- * their dot products (ggml converts them to the cache's type), and
- * norms sum their squares in double.
+ * and greedy continuations would not be ours: with random weights a
+ * last-bit difference upstream of an activation's quantization flips a
+ * code now and then, and the text drifts apart a few tokens later. So K
+ * and V live in the cache as F16, queries and attention probabilities
+ * are rounded to F16 before their dot products (ggml converts them to the
+ * cache's type), the attention runs over the cache padded to 32 cells
+ * as llama.cpp's does, norms sum their squares in double, and softmax and
+ * SiLU use ggml's vectorized exponential (below), lane by lane.
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +35,61 @@
 #include "mbr/pool.h"
 #include "mbr/types.h"
 #include "quants.h"
+
+/* ---- ggml's exponential ------------------------------------------ */
+
+static float float_of(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static uint32_t bits_of(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+/*
+ * ggml_v_expf, one lane of it: what llama.cpp's x86 build (AVX2 + FMA)
+ * uses in softmax and SiLU instead of expf. It is ARM's optimized-routines
+ * algorithm: 2^n * (1 + j) with n = round(x / ln 2) and a degree-5
+ * polynomial j of the reduced argument, within 1.5 ulp of expf but not
+ * equal to it. The FMAs must stay fused for the same bits.
+ */
+static float ggml_expf(float x)
+{
+	const float shift = 0x1.8p23f;
+	float z = fmaf(x, 0x1.715476p+0f, shift), n = z - shift;
+	float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+	uint32_t e = bits_of(z) << 23, g;
+	float k = float_of(e + bits_of(1.0f)), u = b * b, s1, s2;
+	float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+			    fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+		       u, 0x1.ffffecp-1f * b);
+
+	if (fabsf(n) <= 126)
+		return fmaf(j, k, k);
+	/* 2^n itself would overflow or underflow: scale in two steps */
+	g = n <= 0 ? 0x82000000u : 0;
+	s1 = float_of(g + 0x7f000000u);
+	s2 = float_of(e - g);
+	if (fabsf(n) > 192)
+		return s1 * s1;
+	return fmaf(s2, j, s2) * s1;
+}
+
+/* ggml's 8-lane horizontal sum: halves, then pairs, then the last two */
+static float hsum8(const float *v)
+{
+	float a0 = v[0] + v[4], a1 = v[1] + v[5], a2 = v[2] + v[6], a3 = v[3] + v[7];
+
+	return (a0 + a2) + (a1 + a3);
+}
 
 /* ---- configuration ------------------------------------------------ */
 
@@ -342,13 +401,14 @@ fail:
 struct mbr_session {
 	const struct mbr_model *m;
 	int n_ctx, n_batch, n_threads;
+	int n_cells;			/* n_ctx padded to CELL_PAD */
 	int n_past;			/* positions [0, n_past) are cached */
 	struct mbr_threadpool *tp;
 	const struct mbr_kernel_traits *f16;	/* the cache's conversion and dot */
 	/* the cache, per layer and KV head: K by position, V transposed
 	 * (by dimension, then position) so each output is one dot */
-	mbr_half *k_cache;		/* (n_layers, n_kv_heads, n_ctx, head_dim) */
-	mbr_half *v_cache;		/* (n_layers, n_kv_heads, head_dim, n_ctx) */
+	mbr_half *k_cache;		/* (n_layers, n_kv_heads, n_cells, head_dim) */
+	mbr_half *v_cache;		/* (n_layers, n_kv_heads, head_dim, n_cells) */
 	/* activations for a batch of n_batch tokens */
 	float *x;			/* (n_batch, dim) the residual stream */
 	float *xb;			/* (n_batch, dim) */
@@ -358,8 +418,8 @@ struct mbr_session {
 	float *hb, *hb2;		/* (n_batch, ff) */
 	float *rope;			/* (n_batch, n_rot) cos, sin pairs */
 	/* per thread: scores, their F16 rounding, the F16 query */
-	float *scores;			/* (n_threads, n_ctx) */
-	mbr_half *p16;			/* (n_threads, n_ctx) */
+	float *scores;			/* (n_threads, n_cells) */
+	mbr_half *p16;			/* (n_threads, n_cells) */
 	mbr_half *q16;			/* (n_threads, head_dim) */
 	void *matmul_scratch;
 };
@@ -374,8 +434,14 @@ const struct mbr_model *mbr_session_model(const struct mbr_session *s)
 	return s->m;
 }
 
+/* llama.cpp clears its cache too: the padding cells attention reads
+ * with probability 0 must hold finite values, not an older chunk's. */
 void mbr_session_reset(struct mbr_session *s)
 {
+	const struct mbr_model_config *c = &s->m->cfg;
+
+	memset(s->v_cache, 0, (size_t)c->n_layers * c->n_kv_heads * c->head_dim *
+			      s->n_cells * sizeof(*s->v_cache));
 	s->n_past = 0;
 }
 
@@ -438,7 +504,7 @@ static int alloc_buffers(struct mbr_session *s)
 	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
 	size_t nb = (size_t)s->n_batch, cache;
 
-	if (MBR_MUL_OVERFLOW(&cache, (size_t)c->n_layers * kv_dim, (size_t)s->n_ctx))
+	if (MBR_MUL_OVERFLOW(&cache, (size_t)c->n_layers * kv_dim, (size_t)s->n_cells))
 		cache = SIZE_MAX;
 	s->k_cache = alloc3(cache, 1, sizeof(mbr_half));
 	s->v_cache = alloc3(cache, 1, sizeof(mbr_half));
@@ -451,8 +517,8 @@ static int alloc_buffers(struct mbr_session *s)
 	s->hb = alloc3(nb, (size_t)c->ff, sizeof(float));
 	s->hb2 = alloc3(nb, (size_t)c->ff, sizeof(float));
 	s->rope = alloc3(nb, (size_t)c->n_rot, sizeof(float));
-	s->scores = alloc3((size_t)s->n_threads, (size_t)s->n_ctx, sizeof(float));
-	s->p16 = alloc3((size_t)s->n_threads, (size_t)s->n_ctx, sizeof(mbr_half));
+	s->scores = alloc3((size_t)s->n_threads, (size_t)s->n_cells, sizeof(float));
+	s->p16 = alloc3((size_t)s->n_threads, (size_t)s->n_cells, sizeof(mbr_half));
 	s->q16 = alloc3((size_t)s->n_threads, (size_t)c->head_dim, sizeof(mbr_half));
 	s->matmul_scratch = malloc(largest_matmul_scratch(s->m, s->n_batch));
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k ||
@@ -466,6 +532,9 @@ static int alloc_buffers(struct mbr_session *s)
 	return 0;
 }
 
+/* llama.cpp's cache padding without flash attention */
+#define CELL_PAD 32
+
 int mbr_session_new(struct mbr_session **out, const struct mbr_model *m,
 		    int n_ctx, int n_threads)
 {
@@ -476,6 +545,12 @@ int mbr_session_new(struct mbr_session **out, const struct mbr_model *m,
 	MBR_CHECK_ALLOC(s);
 	s->m = m;
 	s->n_ctx = n_ctx > 0 ? n_ctx : m->cfg.n_ctx_train;
+	if (s->n_ctx > INT32_MAX - CELL_PAD) {
+		free(s);
+		mbr_error_set(MBR_ERROR_INVALID, "context of %d is too large", n_ctx);
+		return MBR_EINVALID;
+	}
+	s->n_cells = (s->n_ctx + CELL_PAD - 1) / CELL_PAD * CELL_PAD;
 	s->n_batch = s->n_ctx < MBR_SESSION_BATCH ? s->n_ctx : MBR_SESSION_BATCH;
 	s->n_threads = n_threads > 0 ? n_threads : mbr_online_cores();
 	s->f16 = mbr_kernel_traits(MBR_TYPE_F16);
@@ -561,7 +636,7 @@ static mbr_half *k_at(const struct mbr_session *s, int layer, int kvh, int pos)
 	const struct mbr_model_config *c = &s->m->cfg;
 	size_t head = (size_t)layer * c->n_kv_heads + kvh;
 
-	return s->k_cache + (head * s->n_ctx + pos) * c->head_dim;
+	return s->k_cache + (head * s->n_cells + pos) * c->head_dim;
 }
 
 /* Row d of the transposed V of one head: d's value at every position. */
@@ -570,7 +645,7 @@ static mbr_half *vt_at(const struct mbr_session *s, int layer, int kvh, int d)
 	const struct mbr_model_config *c = &s->m->cfg;
 	size_t head = (size_t)layer * c->n_kv_heads + kvh;
 
-	return s->v_cache + (head * c->head_dim + d) * s->n_ctx;
+	return s->v_cache + (head * c->head_dim + d) * s->n_cells;
 }
 
 static void cache_store(struct mbr_session *s, int layer, int n, int pos)
@@ -597,23 +672,45 @@ struct attention_task {
 };
 
 /*
+ * ggml_vec_soft_max_f32 on scores[0..n) padded to 8 with zeros: lanes of
+ * eight, each block's sum added to a double. Returns that sum.
+ */
+static double softmax_exp(float *score, int n, float max)
+{
+	double sum = 0;
+
+	for (int j0 = 0; j0 < n; j0 += 8) {
+		float v[8];
+
+		for (int i = 0; i < 8; i++)
+			v[i] = j0 + i < n ? ggml_expf(score[j0 + i] - max) : 0.0f;
+		for (int i = 0; i < 8 && j0 + i < n; i++)
+			score[j0 + i] = v[i];
+		sum += hsum8(v);
+	}
+	return sum;
+}
+
+/*
  * One query head of one token against the cached positions up to its
  * own, as ggml's mul_mat, soft_max_ext and mul_mat do it: the query
- * rounded to F16 to meet K, scores scaled by 1/sqrt(head_dim), the
- * softmax summed in double, the probabilities rounded to F16 to meet V.
+ * rounded to F16 to meet K, scores scaled by 1/sqrt(head_dim), softmax,
+ * the probabilities rounded to F16 to meet V over the cells padded to 32
+ * (the padding has probability 0, but it decides which SIMD lane each
+ * product lands in, and so the bits of the sum).
  */
 static void attend(struct mbr_session *s, int layer, int t, int h, int n_kv, int ith)
 {
 	const struct mbr_model_config *c = &s->m->cfg;
 	const struct mbr_kernel_traits *f16 = s->f16;
 	int hd = c->head_dim, kvh = h / (c->n_heads / c->n_kv_heads);
+	int n_pad = (n_kv + CELL_PAD - 1) / CELL_PAD * CELL_PAD;
 	const float *q = s->q + ((size_t)t * c->n_heads + h) * hd;
 	float *out = s->att + ((size_t)t * c->n_heads + h) * hd;
-	float *score = s->scores + (size_t)ith * s->n_ctx;
-	mbr_half *p16 = s->p16 + (size_t)ith * s->n_ctx;
+	float *score = s->scores + (size_t)ith * s->n_cells;
+	mbr_half *p16 = s->p16 + (size_t)ith * s->n_cells;
 	mbr_half *q16 = s->q16 + (size_t)ith * hd;
 	float scale = 1.0f / sqrtf((float)hd), max = -INFINITY, inv;
-	double sum = 0;
 
 	f16->from_float(q, q16, hd);
 	for (int j = 0; j < n_kv; j++) {
@@ -621,16 +718,14 @@ static void attend(struct mbr_session *s, int layer, int t, int h, int n_kv, int
 		score[j] *= scale;
 		max = score[j] > max ? score[j] : max;
 	}
-	for (int j = 0; j < n_kv; j++) {
-		score[j] = expf(score[j] - max);
-		sum += score[j];
-	}
-	inv = (float)(1.0 / sum);
+	inv = (float)(1.0 / softmax_exp(score, n_kv, max));
 	for (int j = 0; j < n_kv; j++)
 		score[j] *= inv;
-	f16->from_float(score, p16, n_kv);
+	for (int j = n_kv; j < n_pad; j++)
+		score[j] = 0.0f;
+	f16->from_float(score, p16, n_pad);
 	for (int d = 0; d < hd; d++)
-		f16->vec_dot(n_kv, &out[d], vt_at(s, layer, kvh, d), p16);
+		f16->vec_dot(n_pad, &out[d], vt_at(s, layer, kvh, d), p16);
 }
 
 /* (token, head) pairs dealt round-robin: later tokens attend further. */
@@ -674,6 +769,13 @@ static void attention_block(struct mbr_session *s, int layer, int n, int pos)
 	add_rows(s->x, s->xb, (size_t)n * c->dim);
 }
 
+/* ggml_vec_silu_f32 on a row of n: x / (1 + e^-x), with ggml's
+ * exponential in whole lanes of eight and expf for the rest. */
+static float silu(float x, int i, int n)
+{
+	return x / (1.0f + (i < n / 8 * 8 ? ggml_expf(-x) : expf(-x)));
+}
+
 /* SwiGLU: silu(gate) * up, then down. */
 static void ffn_block(struct mbr_session *s, int layer, int n)
 {
@@ -683,11 +785,8 @@ static void ffn_block(struct mbr_session *s, int layer, int n)
 	rmsnorm_rows(s->xb, s->x, l->ffn_norm, n, c->dim, c->norm_eps);
 	matmul(s, s->hb, &l->w_gate, s->xb, n);
 	matmul(s, s->hb2, &l->w_up, s->xb, n);
-	for (size_t i = 0; i < (size_t)n * c->ff; i++) {
-		float g = s->hb[i];
-
-		s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
-	}
+	for (size_t i = 0; i < (size_t)n * c->ff; i++)
+		s->hb[i] = silu(s->hb[i], (int)(i % c->ff), c->ff) * s->hb2[i];
 	matmul(s, s->xb, &l->w_down, s->hb, n);
 	add_rows(s->x, s->xb, (size_t)n * c->dim);
 }
