@@ -43,13 +43,15 @@ struct mbr_kernel_traits {
 
 enum mbr_kernel_isa {
 	MBR_KERNELS_REF,		/* the scalar reference */
-	MBR_KERNELS_AVX2		/* x86-64 AVX2 + FMA + F16C */
+	MBR_KERNELS_AVX2,		/* x86-64 AVX2 + FMA + F16C */
+	MBR_KERNELS_AVX512		/* the above + AVX-512 F/BW/VL/VNNI */
 };
 
 /*
  * The kernels for a type (enum mbr_type); NULL when mbr has none. They
- * are the fastest the CPU supports, or the reference when the environment
- * has MBR_KERNELS=ref (read once, at the first call).
+ * are the fastest the CPU supports, or a lower set when the environment
+ * asks for one with MBR_KERNELS=ref or =avx2 (read once, at the first
+ * call). Each set falls back to the one below it for what it lacks.
  */
 const struct mbr_kernel_traits *mbr_kernel_traits(int type);
 
@@ -137,6 +139,19 @@ void mbr_vec_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *
 void mbr_vec_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q6_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
+
+/* AVX-512 F/BW/VL/VNNI on top of AVX2; only when mbr_cpu_has_avx512(). */
+int mbr_cpu_has_avx512(void);
+void mbr_vec_dot_q4_0_q8_0_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_1_q8_1_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_0_q8_0_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_1_q8_1_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q8_0_q8_0_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q2_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q3_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q4_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q5_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_q6_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
 #endif
 
 #endif

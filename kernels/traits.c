@@ -2,10 +2,12 @@
  * traits.c - which kernels each tensor type has, chosen at run time.
  *
  * The reference table covers every type. On x86-64 a CPU with AVX2, F16C
- * and FMA gets a copy of it with the vector kernels patched in, unless
- * MBR_KERNELS=ref asks for the reference (to compare, or to rule the
- * vector code out). Conversions give identical bytes either way (u-quants
- * and u-vecdot check it); dot products differ only in summation order.
+ * and FMA gets a copy of it with the vector kernels patched in, and one
+ * that also has AVX-512 F/BW/VL/VNNI a copy of that with the VNNI
+ * kernels patched over it. MBR_KERNELS=ref or =avx2 caps the choice (to
+ * compare, or to rule the newer code out). Conversions give identical
+ * bytes either way (u-quants and u-vecdot check it); dot products differ
+ * only in summation order.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -75,8 +77,23 @@ static const struct mbr_kernel_traits avx2_patches[] = {
 	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx2 },
 };
 
+/* What AVX-512 VNNI replaces on top of AVX2. */
+static const struct mbr_kernel_traits avx512_patches[] = {
+	{ .type = MBR_TYPE_Q8_0, .vec_dot = mbr_vec_dot_q8_0_q8_0_avx512 },
+	{ .type = MBR_TYPE_Q4_0, .vec_dot = mbr_vec_dot_q4_0_q8_0_avx512 },
+	{ .type = MBR_TYPE_Q4_1, .vec_dot = mbr_vec_dot_q4_1_q8_1_avx512 },
+	{ .type = MBR_TYPE_Q5_0, .vec_dot = mbr_vec_dot_q5_0_q8_0_avx512 },
+	{ .type = MBR_TYPE_Q5_1, .vec_dot = mbr_vec_dot_q5_1_q8_1_avx512 },
+	{ .type = MBR_TYPE_Q2_K, .vec_dot = mbr_vec_dot_q2_K_q8_K_avx512 },
+	{ .type = MBR_TYPE_Q3_K, .vec_dot = mbr_vec_dot_q3_K_q8_K_avx512 },
+	{ .type = MBR_TYPE_Q4_K, .vec_dot = mbr_vec_dot_q4_K_q8_K_avx512 },
+	{ .type = MBR_TYPE_Q5_K, .vec_dot = mbr_vec_dot_q5_K_q8_K_avx512 },
+	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx512 },
+};
+
 static struct mbr_kernel_traits avx2_traits[ARRAY_SIZE(ref_traits)];
-static int have_avx2;		/* avx2_traits is filled in */
+static struct mbr_kernel_traits avx512_traits[ARRAY_SIZE(ref_traits)];
+static int have_avx2, have_avx512;	/* the tables are filled in */
 
 int mbr_cpu_has_avx2(void)
 {
@@ -84,7 +101,37 @@ int mbr_cpu_has_avx2(void)
 	       __builtin_cpu_supports("fma");
 }
 
+/* __builtin_cpu_supports also checks that the OS saves the zmm state. */
+int mbr_cpu_has_avx512(void)
+{
+	return mbr_cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") &&
+	       __builtin_cpu_supports("avx512vnni");
+}
+
 #define PATCH(field) if (p->field) t->field = p->field
+
+/* dst = base with the non-NULL fields of patches written over it */
+static void patch_table(struct mbr_kernel_traits *dst,
+			const struct mbr_kernel_traits *base,
+			const struct mbr_kernel_traits *patches, size_t n)
+{
+	memcpy(dst, base, sizeof(ref_traits));
+	for (size_t i = 0; i < n; i++) {
+		const struct mbr_kernel_traits *p = &patches[i];
+		struct mbr_kernel_traits *t = dst;
+
+		/* every patched type is in the reference table */
+		while (t->type != p->type) {
+			t++;
+			assert(t < dst + ARRAY_SIZE(ref_traits));
+		}
+		PATCH(dequantize);
+		PATCH(vec_dot);
+		PATCH(from_float);
+	}
+}
 #endif
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
@@ -94,26 +141,24 @@ static void setup(void)
 {
 #if defined(__x86_64__)
 	const char *env = getenv("MBR_KERNELS");
+	enum mbr_kernel_isa cap = MBR_KERNELS_AVX512;
 
+	if (env && !strcmp(env, "ref"))
+		cap = MBR_KERNELS_REF;
+	else if (env && !strcmp(env, "avx2"))
+		cap = MBR_KERNELS_AVX2;
 	if (!mbr_cpu_has_avx2())
 		return;
-	memcpy(avx2_traits, ref_traits, sizeof(ref_traits));
-	for (size_t i = 0; i < ARRAY_SIZE(avx2_patches); i++) {
-		const struct mbr_kernel_traits *p = &avx2_patches[i];
-		struct mbr_kernel_traits *t = avx2_traits;
-
-		/* every patched type is in the reference table */
-		while (t->type != p->type) {
-			t++;
-			assert(t < avx2_traits + ARRAY_SIZE(avx2_traits));
-		}
-		PATCH(dequantize);
-		PATCH(vec_dot);
-		PATCH(from_float);
-	}
+	patch_table(avx2_traits, ref_traits, avx2_patches, ARRAY_SIZE(avx2_patches));
 	have_avx2 = 1;
-	if (!env || strcmp(env, "ref"))
-		chosen = MBR_KERNELS_AVX2;
+	if (mbr_cpu_has_avx512()) {
+		patch_table(avx512_traits, avx2_traits, avx512_patches,
+			    ARRAY_SIZE(avx512_patches));
+		have_avx512 = 1;
+	}
+	chosen = have_avx512 ? MBR_KERNELS_AVX512 : MBR_KERNELS_AVX2;
+	if (chosen > cap)
+		chosen = cap;
 #endif
 }
 
@@ -135,6 +180,8 @@ const struct mbr_kernel_traits *mbr_kernel_traits_isa(int type,
 #if defined(__x86_64__)
 	if (isa == MBR_KERNELS_AVX2 && have_avx2)
 		return find(avx2_traits, ARRAY_SIZE(avx2_traits), type);
+	if (isa == MBR_KERNELS_AVX512 && have_avx512)
+		return find(avx512_traits, ARRAY_SIZE(avx512_traits), type);
 #endif
 	return NULL;
 }

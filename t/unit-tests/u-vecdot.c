@@ -146,9 +146,27 @@ static const struct mbr_kernel_traits *prepare(int type, struct case_data *c)
 	return t;
 }
 
-static int no_avx2(void)
+#define LAST_ISA MBR_KERNELS_AVX512
+
+static int has_isa(enum mbr_kernel_isa isa)
 {
-	return !mbr_kernel_traits_isa(MBR_TYPE_F32, MBR_KERNELS_AVX2);
+	return mbr_kernel_traits_isa(MBR_TYPE_F32, isa) != NULL;
+}
+
+/* the set mbr_kernel_traits() should pick when nothing caps it */
+static enum mbr_kernel_isa best_isa(void)
+{
+	int isa = LAST_ISA;
+
+	while (!has_isa(isa))
+		isa--;
+	return isa;
+}
+
+static const char *isa_name(enum mbr_kernel_isa isa)
+{
+	return isa == MBR_KERNELS_AVX512 ? "avx512" :
+	       isa == MBR_KERNELS_AVX2 ? "avx2" : "ref";
 }
 
 static int close_enough(const char *what, int type, double got, double want, double scale)
@@ -185,12 +203,17 @@ static void test_vecdot__traits(void)
 	UT_EQ_INT(mbr_row_size(MBR_TYPE_F16, 10), 20);
 }
 
-/* The child's answer: 10 for the reference kernels, 20 for others. */
+/* The child's answer: 10 for the reference kernels, 20 for AVX2, 30 for
+ * AVX-512; 99 if the table handed out is not the set's own. */
 static int child_isa(void)
 {
-	return mbr_kernel_isa() == MBR_KERNELS_REF &&
-	       mbr_kernel_traits(MBR_TYPE_Q4_0)->vec_dot == mbr_vec_dot_q4_0_q8_0_ref ?
-	       10 : 20;
+	enum mbr_kernel_isa isa = mbr_kernel_isa();
+	mbr_vec_dot_fn dot = mbr_kernel_traits(MBR_TYPE_Q4_0)->vec_dot;
+
+	if (dot != mbr_kernel_traits_isa(MBR_TYPE_Q4_0, isa)->vec_dot ||
+	    (isa == MBR_KERNELS_REF) != (dot == mbr_vec_dot_q4_0_q8_0_ref))
+		return 99;
+	return 10 + 10 * (int)isa;
 }
 
 /* Which set MBR_KERNELS picks: the choice is made once per process, so
@@ -216,11 +239,12 @@ static int isa_in_child(const char *env)
 
 static void test_vecdot__env_override(void)
 {
-	int vector = !no_avx2();
+	int best = 10 + 10 * (int)best_isa();
 
 	UT_EQ_INT(isa_in_child("ref"), 10);
-	UT_EQ_INT(isa_in_child(NULL), vector ? 20 : 10);
-	UT_EQ_INT(isa_in_child("anything-else"), vector ? 20 : 10);
+	UT_EQ_INT(isa_in_child("avx2"), has_isa(MBR_KERNELS_AVX2) ? 20 : 10);
+	UT_EQ_INT(isa_in_child(NULL), best);
+	UT_EQ_INT(isa_in_child("anything-else"), best);
 }
 
 static void test_vecdot__ref_matches_dequantized(void)
@@ -238,15 +262,16 @@ static void test_vecdot__ref_matches_dequantized(void)
 	}
 }
 
-static void test_vecdot__avx2_matches_ref(void)
+/* Every dot product of one set against the reference. */
+static void isa_matches_ref(enum mbr_kernel_isa isa)
 {
 	static struct case_data c;
 
-	if (no_avx2())
+	if (!has_isa(isa))
 		return;
 	for (size_t i = 0; i < MBR_ARRAY_SIZE(weight_types); i++) {
 		const struct mbr_kernel_traits *t = prepare(weight_types[i], &c);
-		const struct mbr_kernel_traits *v = mbr_kernel_traits_isa(t->type, MBR_KERNELS_AVX2);
+		const struct mbr_kernel_traits *v = mbr_kernel_traits_isa(t->type, isa);
 		float r = NAN, s = NAN, tail = NAN, tail_ref = NAN;
 		void *wb, *xb;
 		int blk = mbr_type_get(t->type)->block_elems == 1 ? 40 :
@@ -254,20 +279,38 @@ static void test_vecdot__avx2_matches_ref(void)
 
 		t->vec_dot(N, &r, c.w, c.xq);
 		v->vec_dot(N, &s, c.w, c.xq);
-		UT_CHECK(close_enough("avx2", t->type, s, r, c.scale));
-		/* a short row: one block, or 40 plain elements (a ragged
-		 * tail), in buffers of its exact size so ASan sees overreads */
-		wb = malloc(mbr_row_size(t->type, blk));
-		xb = malloc(mbr_row_size(t->vec_dot_type, blk));
-		UT_ASSERT(wb && xb);
-		memcpy(wb, c.w, mbr_row_size(t->type, blk));
-		memcpy(xb, c.xq, mbr_row_size(t->vec_dot_type, blk));
-		t->vec_dot(blk, &tail_ref, wb, xb);
-		v->vec_dot(blk, &tail, wb, xb);
-		free(wb);
-		free(xb);
-		UT_CHECK(close_enough("avx2 tail", t->type, tail, tail_ref, c.scale));
+		UT_CHECK(close_enough(isa_name(isa), t->type, s, r, c.scale));
+		/* short rows: one block, or 40 plain elements (a ragged
+		 * tail), and 13 of those (kernels that take eight blocks at
+		 * a time have five left), in buffers of their exact size so
+		 * ASan sees overreads */
+		for (int len = blk; len <= 13 * blk; len += 12 * blk) {
+			size_t wsize = mbr_row_size(t->type, len);
+			size_t xsize = mbr_row_size(t->vec_dot_type, len);
+
+			wb = malloc(wsize);
+			xb = malloc(xsize);
+			UT_ASSERT(wb && xb);
+			memcpy(wb, c.w, wsize);
+			memcpy(xb, c.xq, xsize);
+			t->vec_dot(len, &tail_ref, wb, xb);
+			v->vec_dot(len, &tail, wb, xb);
+			free(wb);
+			free(xb);
+			UT_CHECK(close_enough(isa_name(isa), t->type, tail, tail_ref,
+					      c.scale));
+		}
 	}
+}
+
+static void test_vecdot__avx2_matches_ref(void)
+{
+	isa_matches_ref(MBR_KERNELS_AVX2);
+}
+
+static void test_vecdot__avx512_matches_ref(void)
+{
+	isa_matches_ref(MBR_KERNELS_AVX512);
 }
 
 /* from_float must give the same bytes on every ISA. */
@@ -279,8 +322,6 @@ static void test_vecdot__from_float_same_bytes(void)
 	static float x[N];
 	static unsigned char a[N * 4], b[N * 4];
 
-	if (no_avx2())
-		return;
 	random_activations(x, N);
 	/* exact ties: block 3 has amax 127, so the codes are x itself */
 	x[96] = 127.0f;
@@ -295,12 +336,17 @@ static void test_vecdot__from_float_same_bytes(void)
 		size_t size = mbr_row_size(type, N);
 
 		memset(a, 0xa5, sizeof(a));
-		memset(b, 0x5a, sizeof(b));
 		mbr_kernel_traits_isa(type, MBR_KERNELS_REF)->from_float(x, a, N);
-		mbr_kernel_traits_isa(type, MBR_KERNELS_AVX2)->from_float(x, b, N);
-		if (memcmp(a, b, size))
-			printf("# %s differs\n", mbr_type_get(type)->name);
-		UT_CHECK(!memcmp(a, b, size));
+		for (int isa = MBR_KERNELS_AVX2; isa <= LAST_ISA; isa++) {
+			if (!has_isa(isa))
+				continue;
+			memset(b, 0x5a, sizeof(b));
+			mbr_kernel_traits_isa(type, isa)->from_float(x, b, N);
+			if (memcmp(a, b, size))
+				printf("# %s %s differs\n", isa_name(isa),
+				       mbr_type_get(type)->name);
+			UT_CHECK(!memcmp(a, b, size));
+		}
 	}
 }
 
@@ -333,7 +379,7 @@ static void test_vecdot__q8_0_activation_rounding(void)
 /* Every ISA the CPU has must give these exactly (small integers). */
 static void check_all_isas(int type, const void *w, const void *x, float want)
 {
-	for (int isa = MBR_KERNELS_REF; isa <= MBR_KERNELS_AVX2; isa++) {
+	for (int isa = MBR_KERNELS_REF; isa <= LAST_ISA; isa++) {
 		const struct mbr_kernel_traits *t = mbr_kernel_traits_isa(type, isa);
 		float s = NAN;
 
@@ -378,7 +424,7 @@ static void test_vecdot__q8_K_blocks(void)
 	x[5] = 9.0f;		/* the largest: positive, so d < 0 */
 	x[300] = -9.0f;		/* a tie in block 1: the first one wins */
 	x[260] = 9.0f;
-	for (int isa = MBR_KERNELS_REF; isa <= MBR_KERNELS_AVX2; isa++) {
+	for (int isa = MBR_KERNELS_REF; isa <= LAST_ISA; isa++) {
 		const struct mbr_kernel_traits *t = mbr_kernel_traits_isa(MBR_TYPE_Q8_K, isa);
 		int bad = 0;
 
@@ -410,6 +456,7 @@ static struct unit_test tests[] = {
 	UT(test_vecdot__env_override),
 	UT(test_vecdot__ref_matches_dequantized),
 	UT(test_vecdot__avx2_matches_ref),
+	UT(test_vecdot__avx512_matches_ref),
 	UT(test_vecdot__from_float_same_bytes),
 	UT(test_vecdot__q8_0_activation_rounding),
 	UT(test_vecdot__hand_blocks),
@@ -422,9 +469,11 @@ int main(void)
 	if (getenv("U_VECDOT_CHILD"))
 		return child_isa();
 	/* a TAP skip directive where there is nothing to compare */
-	if (no_avx2()) {
+	if (!has_isa(MBR_KERNELS_AVX2)) {
 		tests[3].name = "test_vecdot__avx2_matches_ref # SKIP no AVX2/F16C/FMA";
-		tests[4].name = "test_vecdot__from_float_same_bytes # SKIP no AVX2/F16C/FMA";
+		tests[5].name = "test_vecdot__from_float_same_bytes # SKIP no AVX2/F16C/FMA";
 	}
+	if (!has_isa(MBR_KERNELS_AVX512))
+		tests[4].name = "test_vecdot__avx512_matches_ref # SKIP no AVX-512 F/BW/VL/VNNI";
 	return unit_main(tests);
 }
