@@ -153,13 +153,18 @@ ALWAYS_INLINE __m128i k4_unpack(const uint8_t *packed)
  * Q4_K and Q5_K: 32-byte chunk c of qs has sub-block 2c in its low
  * nibbles and 2c + 1 in its high ones. qh is NULL for Q4_K; for Q5_K bit
  * j of qh[l] is the fifth bit of element l of sub-block j.
+ *
+ * Returns the integer sum of scale * code * activation in eight lanes and
+ * leaves the sum of min * activation-pair sums in four lanes in *msum:
+ * the two are scaled and accumulated apart, in the order llama.cpp's x86
+ * build does, because greedy decoding of random-weight models turns a
+ * last-bit difference into another token.
  */
-ALWAYS_INLINE __m256 k4_block(const struct block_q8_K *b, float d, float dmin,
-			      const uint8_t *scales, const uint8_t *qs,
-			      const uint8_t *qh, __m256 acc)
+ALWAYS_INLINE __m256i k4_block(const struct block_q8_K *b, const uint8_t *scales,
+			       const uint8_t *qs, const uint8_t *qh, __m128i *msum)
 {
 	const __m256i low = _mm256_set1_epi8(0x0f);
-	__m128i both = k4_unpack(scales), msum, pairs;
+	__m128i both = k4_unpack(scales), pairs;
 	__m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(both));
 	__m256i isum = _mm256_setzero_si256(), h = _mm256_setzero_si256();
 
@@ -186,9 +191,8 @@ ALWAYS_INLINE __m256 k4_block(const struct block_q8_K *b, float d, float dmin,
 	/* mins: sum m[j] * (bsums[2j] + bsums[2j + 1]), in four lanes */
 	pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b->bsums),
 			       _mm_loadu_si128((const __m128i *)b->bsums + 1));
-	msum = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(both, both)), pairs);
-	acc = fma_block(d, isum, acc);
-	return fma_block(-dmin, _mm256_zextsi128_si256(msum), acc);
+	*msum = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(both, both)), pairs);
+	return isum;
 }
 
 void KQUANT_FN(q4_K)(int64_t n, float *s, const void *w, const void *x)
@@ -196,12 +200,20 @@ void KQUANT_FN(q4_K)(int64_t n, float *s, const void *w, const void *x)
 	const struct block_q4_K *a = w;
 	const struct block_q8_K *b = x;
 	__m256 acc = _mm256_setzero_ps();
+	__m128 acc_m = _mm_setzero_ps();	/* the mins, in four lanes */
 
 	assert(n % QK_K == 0);
-	for (int64_t i = 0; i < n / QK_K; i++)
-		acc = k4_block(&b[i], b[i].d * half(a[i].d), b[i].d * half(a[i].dmin),
-			       a[i].scales, a[i].qs, NULL, acc);
-	*s = hsum8(acc);
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		__m128i msum;
+		__m256i isum = k4_block(&b[i], a[i].scales, a[i].qs, NULL, &msum);
+
+		acc_m = _mm_fmadd_ps(_mm_set1_ps(-b[i].d * half(a[i].dmin)),
+				     _mm_cvtepi32_ps(msum), acc_m);
+		acc = fma_block(b[i].d * half(a[i].d), isum, acc);
+	}
+	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+	*s = hsum8(acc) + _mm_cvtss_f32(acc_m);
 }
 
 void KQUANT_FN(q5_K)(int64_t n, float *s, const void *w, const void *x)
@@ -209,12 +221,18 @@ void KQUANT_FN(q5_K)(int64_t n, float *s, const void *w, const void *x)
 	const struct block_q5_K *a = w;
 	const struct block_q8_K *b = x;
 	__m256 acc = _mm256_setzero_ps();
+	float mins = 0;		/* a scalar running sum, as llama.cpp keeps it */
 
 	assert(n % QK_K == 0);
-	for (int64_t i = 0; i < n / QK_K; i++)
-		acc = k4_block(&b[i], b[i].d * half(a[i].d), b[i].d * half(a[i].dmin),
-			       a[i].scales, a[i].qs, a[i].qh, acc);
-	*s = hsum8(acc);
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		__m128i msum;
+		__m256i isum = k4_block(&b[i], a[i].scales, a[i].qs, a[i].qh, &msum);
+
+		msum = _mm_hadd_epi32(_mm_hadd_epi32(msum, msum), msum);
+		mins += -b[i].d * half(a[i].dmin) * (float)_mm_cvtsi128_si32(msum);
+		acc = fma_block(b[i].d * half(a[i].d), isum, acc);
+	}
+	*s = hsum8(acc) + mins;
 }
 
 /*
