@@ -4,8 +4,8 @@
  * The reference table covers every type. On x86-64 a CPU with AVX2, F16C
  * and FMA gets a copy of it with the vector kernels patched in, and one
  * that also has AVX-512 F/BW/VL/VNNI a copy of that with the VNNI
- * kernels patched over it. MBR_KERNELS=ref or =avx2 caps the choice (to
- * compare, or to rule the newer code out). Conversions give identical
+ * kernels and the batched products (gemm) patched over it. MBR_KERNELS=ref
+ * or =avx2 caps the choice (to compare, or to rule the newer code out). Conversions give identical
  * bytes either way (u-quants and u-vecdot check it); dot products differ
  * only in summation order.
  */
@@ -18,38 +18,42 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Reference entries: no batched products (gemm), batches use vec_dot. */
+#define REF(type, dequantize, quantize, dot_type, dot, from_float) \
+	{ type, dequantize, quantize, dot_type, dot, from_float, NULL, NULL, NULL }
+
 static const struct mbr_kernel_traits ref_traits[] = {
-	{ MBR_TYPE_F32, mbr_dequantize_row_f32, mbr_quantize_row_f32_ref,
-	  MBR_TYPE_F32, mbr_vec_dot_f32_f32_ref, mbr_quantize_row_f32_ref },
-	{ MBR_TYPE_F16, mbr_dequantize_row_f16, mbr_quantize_row_f16_ref,
-	  MBR_TYPE_F16, mbr_vec_dot_f16_f16_ref, mbr_quantize_row_f16_ref },
-	{ MBR_TYPE_BF16, mbr_dequantize_row_bf16, mbr_quantize_row_bf16_ref,
-	  MBR_TYPE_BF16, mbr_vec_dot_bf16_bf16_ref, mbr_quantize_row_bf16_ref },
-	{ MBR_TYPE_Q8_0, mbr_dequantize_row_q8_0, mbr_quantize_row_q8_0_ref,
-	  MBR_TYPE_Q8_0, mbr_vec_dot_q8_0_q8_0_ref, mbr_quantize_row_q8_0 },
-	{ MBR_TYPE_Q4_0, mbr_dequantize_row_q4_0, mbr_quantize_row_q4_0_ref,
-	  MBR_TYPE_Q8_0, mbr_vec_dot_q4_0_q8_0_ref, NULL },
-	{ MBR_TYPE_Q4_1, mbr_dequantize_row_q4_1, mbr_quantize_row_q4_1_ref,
-	  MBR_TYPE_Q8_1, mbr_vec_dot_q4_1_q8_1_ref, NULL },
-	{ MBR_TYPE_Q5_0, mbr_dequantize_row_q5_0, mbr_quantize_row_q5_0_ref,
-	  MBR_TYPE_Q8_0, mbr_vec_dot_q5_0_q8_0_ref, NULL },
-	{ MBR_TYPE_Q5_1, mbr_dequantize_row_q5_1, mbr_quantize_row_q5_1_ref,
-	  MBR_TYPE_Q8_1, mbr_vec_dot_q5_1_q8_1_ref, NULL },
+	REF(MBR_TYPE_F32, mbr_dequantize_row_f32, mbr_quantize_row_f32_ref,
+	    MBR_TYPE_F32, mbr_vec_dot_f32_f32_ref, mbr_quantize_row_f32_ref),
+	REF(MBR_TYPE_F16, mbr_dequantize_row_f16, mbr_quantize_row_f16_ref,
+	    MBR_TYPE_F16, mbr_vec_dot_f16_f16_ref, mbr_quantize_row_f16_ref),
+	REF(MBR_TYPE_BF16, mbr_dequantize_row_bf16, mbr_quantize_row_bf16_ref,
+	    MBR_TYPE_BF16, mbr_vec_dot_bf16_bf16_ref, mbr_quantize_row_bf16_ref),
+	REF(MBR_TYPE_Q8_0, mbr_dequantize_row_q8_0, mbr_quantize_row_q8_0_ref,
+	    MBR_TYPE_Q8_0, mbr_vec_dot_q8_0_q8_0_ref, mbr_quantize_row_q8_0),
+	REF(MBR_TYPE_Q4_0, mbr_dequantize_row_q4_0, mbr_quantize_row_q4_0_ref,
+	    MBR_TYPE_Q8_0, mbr_vec_dot_q4_0_q8_0_ref, NULL),
+	REF(MBR_TYPE_Q4_1, mbr_dequantize_row_q4_1, mbr_quantize_row_q4_1_ref,
+	    MBR_TYPE_Q8_1, mbr_vec_dot_q4_1_q8_1_ref, NULL),
+	REF(MBR_TYPE_Q5_0, mbr_dequantize_row_q5_0, mbr_quantize_row_q5_0_ref,
+	    MBR_TYPE_Q8_0, mbr_vec_dot_q5_0_q8_0_ref, NULL),
+	REF(MBR_TYPE_Q5_1, mbr_dequantize_row_q5_1, mbr_quantize_row_q5_1_ref,
+	    MBR_TYPE_Q8_1, mbr_vec_dot_q5_1_q8_1_ref, NULL),
 	/* activation-only types: never written to files, so no quantize */
-	{ MBR_TYPE_Q8_1, mbr_dequantize_row_q8_1, NULL,
-	  0, NULL, mbr_quantize_row_q8_1 },
-	{ MBR_TYPE_Q8_K, mbr_dequantize_row_q8_K, NULL,
-	  0, NULL, mbr_quantize_row_q8_K },
-	{ MBR_TYPE_Q2_K, mbr_dequantize_row_q2_K, NULL,
-	  MBR_TYPE_Q8_K, mbr_vec_dot_q2_K_q8_K_ref, NULL },
-	{ MBR_TYPE_Q3_K, mbr_dequantize_row_q3_K, NULL,
-	  MBR_TYPE_Q8_K, mbr_vec_dot_q3_K_q8_K_ref, NULL },
-	{ MBR_TYPE_Q4_K, mbr_dequantize_row_q4_K, NULL,
-	  MBR_TYPE_Q8_K, mbr_vec_dot_q4_K_q8_K_ref, NULL },
-	{ MBR_TYPE_Q5_K, mbr_dequantize_row_q5_K, NULL,
-	  MBR_TYPE_Q8_K, mbr_vec_dot_q5_K_q8_K_ref, NULL },
-	{ MBR_TYPE_Q6_K, mbr_dequantize_row_q6_K, NULL,
-	  MBR_TYPE_Q8_K, mbr_vec_dot_q6_K_q8_K_ref, NULL },
+	REF(MBR_TYPE_Q8_1, mbr_dequantize_row_q8_1, NULL,
+	    0, NULL, mbr_quantize_row_q8_1),
+	REF(MBR_TYPE_Q8_K, mbr_dequantize_row_q8_K, NULL,
+	    0, NULL, mbr_quantize_row_q8_K),
+	REF(MBR_TYPE_Q2_K, mbr_dequantize_row_q2_K, NULL,
+	    MBR_TYPE_Q8_K, mbr_vec_dot_q2_K_q8_K_ref, NULL),
+	REF(MBR_TYPE_Q3_K, mbr_dequantize_row_q3_K, NULL,
+	    MBR_TYPE_Q8_K, mbr_vec_dot_q3_K_q8_K_ref, NULL),
+	REF(MBR_TYPE_Q4_K, mbr_dequantize_row_q4_K, NULL,
+	    MBR_TYPE_Q8_K, mbr_vec_dot_q4_K_q8_K_ref, NULL),
+	REF(MBR_TYPE_Q5_K, mbr_dequantize_row_q5_K, NULL,
+	    MBR_TYPE_Q8_K, mbr_vec_dot_q5_K_q8_K_ref, NULL),
+	REF(MBR_TYPE_Q6_K, mbr_dequantize_row_q6_K, NULL,
+	    MBR_TYPE_Q8_K, mbr_vec_dot_q6_K_q8_K_ref, NULL),
 };
 
 #if defined(__x86_64__)
@@ -77,10 +81,20 @@ static const struct mbr_kernel_traits avx2_patches[] = {
 	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx2 },
 };
 
-/* What AVX-512 VNNI replaces on top of AVX2. */
+#define GEMM_Q8_0(t) .gemm = mbr_gemm_##t##_q8_0_avx512, \
+	.gemm_pack = mbr_gemm_pack_q8_0_avx512, \
+	.gemm_pack_size = mbr_gemm_pack_size_q8_0_avx512
+
+/* What AVX-512 VNNI replaces on top of AVX2, and the batched products,
+ * which mirror this set's dots (F16's is still AVX2's). */
 static const struct mbr_kernel_traits avx512_patches[] = {
-	{ .type = MBR_TYPE_Q8_0, .vec_dot = mbr_vec_dot_q8_0_q8_0_avx512 },
-	{ .type = MBR_TYPE_Q4_0, .vec_dot = mbr_vec_dot_q4_0_q8_0_avx512 },
+	{ .type = MBR_TYPE_F16, .gemm = mbr_gemm_f16_f16_avx512,
+	  .gemm_pack = mbr_gemm_pack_f16_avx512,
+	  .gemm_pack_size = mbr_gemm_pack_size_f16_avx512 },
+	{ .type = MBR_TYPE_Q8_0, .vec_dot = mbr_vec_dot_q8_0_q8_0_avx512,
+	  GEMM_Q8_0(q8_0) },
+	{ .type = MBR_TYPE_Q4_0, .vec_dot = mbr_vec_dot_q4_0_q8_0_avx512,
+	  GEMM_Q8_0(q4_0) },
 	{ .type = MBR_TYPE_Q4_1, .vec_dot = mbr_vec_dot_q4_1_q8_1_avx512 },
 	{ .type = MBR_TYPE_Q5_0, .vec_dot = mbr_vec_dot_q5_0_q8_0_avx512 },
 	{ .type = MBR_TYPE_Q5_1, .vec_dot = mbr_vec_dot_q5_1_q8_1_avx512 },
@@ -130,6 +144,9 @@ static void patch_table(struct mbr_kernel_traits *dst,
 		PATCH(dequantize);
 		PATCH(vec_dot);
 		PATCH(from_float);
+		PATCH(gemm);
+		PATCH(gemm_pack);
+		PATCH(gemm_pack_size);
 	}
 }
 #endif

@@ -207,13 +207,28 @@ int mbr_matmul_check(const struct mbr_matrix *w)
 	return MBR_EUNSUPPORTED;
 }
 
+/* Batches of two tokens or more go through the batched products. */
+static int use_gemm(const struct mbr_kernel_traits *wk, int n)
+{
+	return n >= 2 && wk->gemm;
+}
+
+static int groups_of(int n)
+{
+	return (n + MBR_GEMM_TOKENS - 1) / MBR_GEMM_TOKENS;
+}
+
 size_t mbr_matmul_scratch_size(const struct mbr_matrix *w, int n)
 {
 	const struct mbr_kernel_traits *wk, *xk;
+	size_t size;
 
 	if (!(wk = dot_kernels(w->type, &xk)))
 		return 0;
-	return mbr_row_size(wk->vec_dot_type, w->cols) * (size_t)n;
+	size = mbr_row_size(wk->vec_dot_type, w->cols) * (size_t)n;
+	if (use_gemm(wk, n))
+		size += wk->gemm_pack_size(w->cols) * (size_t)groups_of(n);
+	return size;
 }
 
 struct matmul_task {
@@ -225,34 +240,81 @@ struct matmul_task {
 	unsigned char *xq;		/* n converted activation rows */
 	size_t xq_row_bytes;
 	mbr_quantize_fn from_float;
-	mbr_vec_dot_fn vec_dot;
+	const struct mbr_kernel_traits *wk;
+	unsigned char *xp;		/* the packed groups; NULL: no gemm */
+	size_t xp_bytes;		/* of one group */
 };
 
 /* Weight rows per tile: kept hot in cache while every token runs by them. */
 #define ROW_TILE 16
 
+static void rows_by_vec_dot(const struct matmul_task *m, int64_t r0, int64_t r1)
+{
+	const struct mbr_matrix *w = m->w;
+	const unsigned char *wdata = w->data;
+
+	for (int t = 0; t < m->n; t++) {
+		const unsigned char *xq = m->xq + (size_t)t * m->xq_row_bytes;
+		float *out = m->out + (size_t)t * w->rows;
+
+		for (int64_t r = r0; r < r1; r++)
+			m->wk->vec_dot(w->cols, &out[r],
+				       wdata + (size_t)r * w->row_bytes, xq);
+	}
+}
+
+static void rows_by_gemm(const struct matmul_task *m, int64_t r0, int64_t r1)
+{
+	const struct mbr_matrix *w = m->w;
+	const unsigned char *wdata = w->data;
+
+	for (int g = 0; g < groups_of(m->n); g++) {
+		int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
+
+		m->wk->gemm(w->cols, (int)(r1 - r0),
+			    left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
+			    m->out + (size_t)t0 * w->rows + r0, w->rows,
+			    wdata + (size_t)r0 * w->row_bytes, w->row_bytes,
+			    m->xp + (size_t)g * m->xp_bytes);
+	}
+}
+
+/* Thread ith's first row: a multiple of 4, which gemm tiles divide. */
+static int64_t first_row(int64_t rows, int ith, int nth)
+{
+	return ith == nth ? rows : rows * ith / nth / 4 * 4;
+}
+
 static void matmul_task(void *arg, int ith, int nth)
 {
 	struct matmul_task *m = arg;
 	const struct mbr_matrix *w = m->w;
-	const unsigned char *wdata = w->data;
-	int64_t first = w->rows * ith / nth, end = w->rows * (ith + 1) / nth;
+	int64_t first = first_row(w->rows, ith, nth);
+	int64_t end = first_row(w->rows, ith + 1, nth);
 
 	for (int t = ith; t < m->n; t += nth)
 		m->from_float(m->x + (size_t)t * w->cols,
 			      m->xq + (size_t)t * m->xq_row_bytes, w->cols);
 	mbr_threadpool_barrier(m->tp);
+	if (m->xp) {
+		for (int g = ith; g < groups_of(m->n); g += nth) {
+			int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
+
+			m->wk->gemm_pack(w->cols,
+					 left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
+					 m->xp + (size_t)g * m->xp_bytes,
+					 m->xq + (size_t)t0 * m->xq_row_bytes,
+					 m->xq_row_bytes);
+		}
+		mbr_threadpool_barrier(m->tp);
+	}
 	for (int64_t r0 = first; r0 < end; r0 += ROW_TILE) {
 		int64_t r1 = r0 + ROW_TILE < end ? r0 + ROW_TILE : end;
 
-		for (int t = 0; t < m->n; t++) {
-			const unsigned char *xq = m->xq + (size_t)t * m->xq_row_bytes;
-			float *out = m->out + (size_t)t * w->rows;
-
-			for (int64_t r = r0; r < r1; r++)
-				m->vec_dot(w->cols, &out[r],
-					   wdata + (size_t)r * w->row_bytes, xq);
-		}
+		if (m->xp)
+			rows_by_gemm(m, r0, r1);
+		else
+			rows_by_vec_dot(m, r0, r1);
 	}
 }
 
@@ -261,10 +323,15 @@ void mbr_matmul(struct mbr_threadpool *tp, float *out,
 		void *scratch)
 {
 	const struct mbr_kernel_traits *xk, *wk = dot_kernels(w->type, &xk);
+	size_t xq_row_bytes = mbr_row_size(wk->vec_dot_type, w->cols);
 	struct matmul_task m = {
-		tp, out, w, x, n, scratch, mbr_row_size(wk->vec_dot_type, w->cols),
-		xk->from_float, wk->vec_dot
+		tp, out, w, x, n, scratch, xq_row_bytes, xk->from_float, wk,
+		NULL, 0
 	};
 
+	if (use_gemm(wk, n)) {
+		m.xp = (unsigned char *)scratch + xq_row_bytes * (size_t)n;
+		m.xp_bytes = wk->gemm_pack_size(w->cols);
+	}
 	mbr_threadpool_run(tp, matmul_task, &m);
 }

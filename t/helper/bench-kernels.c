@@ -13,6 +13,13 @@
  * ns per row and GB/s of weight bytes for each kernel set; "agree" is the
  * largest difference between the sets' outputs relative to the largest
  * output.
+ *
+ * Then, for the types whose best set has batched products (gemm), it
+ * times a prompt batch of --batch tokens (default 64) against 256 rows
+ * of the matrix, single-threaded and from cache, as mbr_matmul runs it:
+ * 64 vec_dot calls per row against packing the tokens in groups and one
+ * gemm call per group and tile of 16 rows. "same" counts the outputs
+ * that are bit for bit equal, out of all of them.
  */
 #include <math.h>
 #include <pthread.h>
@@ -223,17 +230,98 @@ static int bench_one(int type, const struct opts *o)
 	return 0;
 }
 
+enum { BATCH_ROWS = 256, BATCH_TILE = 16 };
+
+static void batch_by_vec_dot(const struct mbr_kernel_traits *t, int64_t cols,
+			     int batch, const unsigned char *w, const unsigned char *xq,
+			     size_t xrow, float *out)
+{
+	size_t wrow = mbr_row_size(t->type, cols);
+
+	for (int r0 = 0; r0 < BATCH_ROWS; r0 += BATCH_TILE)
+		for (int tok = 0; tok < batch; tok++)
+			for (int r = r0; r < r0 + BATCH_TILE; r++)
+				t->vec_dot(cols, &out[tok * BATCH_ROWS + r],
+					   w + r * wrow, xq + tok * xrow);
+}
+
+static void batch_by_gemm(const struct mbr_kernel_traits *t, int64_t cols,
+			  int batch, const unsigned char *w, const unsigned char *xq,
+			  size_t xrow, unsigned char *xp, float *out)
+{
+	size_t wrow = mbr_row_size(t->type, cols), group = t->gemm_pack_size(cols);
+
+	for (int t0 = 0; t0 < batch; t0 += MBR_GEMM_TOKENS) {
+		int left = batch - t0 < MBR_GEMM_TOKENS ? batch - t0 : MBR_GEMM_TOKENS;
+
+		t->gemm_pack(cols, left, xp + t0 / MBR_GEMM_TOKENS * group,
+			     xq + t0 * xrow, xrow);
+	}
+	for (int r0 = 0; r0 < BATCH_ROWS; r0 += BATCH_TILE)
+		for (int t0 = 0; t0 < batch; t0 += MBR_GEMM_TOKENS)
+			t->gemm(cols, BATCH_TILE, batch - t0 < MBR_GEMM_TOKENS ?
+				batch - t0 : MBR_GEMM_TOKENS,
+				out + t0 * BATCH_ROWS + r0, BATCH_ROWS,
+				w + r0 * wrow, wrow,
+				xp + t0 / MBR_GEMM_TOKENS * group);
+}
+
+static int bench_batch(int type, const struct opts *o, int batch)
+{
+	const struct mbr_kernel_traits *t = mbr_kernel_traits(type);
+	const struct mbr_kernel_traits *xt = mbr_kernel_traits(t->vec_dot_type);
+	size_t wrow = mbr_row_size(type, o->cols), xrow = mbr_row_size(xt->type, o->cols);
+	int groups = (batch + MBR_GEMM_TOKENS - 1) / MBR_GEMM_TOKENS;
+	unsigned char *w = malloc(wrow * BATCH_ROWS), *xq = malloc(xrow * batch);
+	unsigned char *xp = malloc(t->gemm_pack_size(o->cols) * groups);
+	float *x = malloc(o->cols * sizeof(float));
+	float *a = malloc(sizeof(float) * BATCH_ROWS * batch);
+	float *b = malloc(sizeof(float) * BATCH_ROWS * batch);
+	double t_dot = 1e30, t_gemm = 1e30, start;
+	int same = 0;
+
+	if (!w || !xq || !xp || !x || !a || !b) {
+		fprintf(stderr, "bench-kernels: out of memory for %s\n", mbr_type_get(type)->name);
+		free(w), free(xq), free(xp), free(x), free(a), free(b);
+		return 1;
+	}
+	fill_weights(type, w, wrow * BATCH_ROWS);
+	for (int tok = 0; tok < batch; tok++) {
+		for (int64_t i = 0; i < o->cols; i++)
+			x[i] = rng_float();
+		xt->from_float(x, xq + tok * xrow, o->cols);
+	}
+	start = now();
+	for (int i = 0; i < 2 || now() - start < o->seconds; i++) {
+		double t0 = now();
+
+		batch_by_vec_dot(t, o->cols, batch, w, xq, xrow, a);
+		t_dot = fmin(t_dot, now() - t0);
+		t0 = now();
+		batch_by_gemm(t, o->cols, batch, w, xq, xrow, xp, b);
+		t_gemm = fmin(t_gemm, now() - t0);
+	}
+	for (int i = 0; i < BATCH_ROWS * batch; i++)
+		same += a[i] == b[i];
+	printf("%-5s %12.1f %12.1f %7.1fx %6d/%d\n", mbr_type_get(type)->name,
+	       t_dot * 1e9 / (BATCH_ROWS * batch), t_gemm * 1e9 / (BATCH_ROWS * batch),
+	       t_dot / t_gemm, same, BATCH_ROWS * batch);
+	free(w), free(xq), free(xp), free(x), free(a), free(b);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: test-tool bench-kernels [--rows <r>] [--cols <c>] "
-		"[--type <t>] [--threads <n>] [--seconds <s>] [--pool-mib <m>]\n");
+		"[--type <t>] [--threads <n>] [--seconds <s>] [--pool-mib <m>] "
+		"[--batch <tokens>]\n");
 	return 129;
 }
 
 int cmd__bench_kernels(int argc, const char **argv)
 {
 	struct opts o = { 4096, 4096, 1, 0.5, 256u << 20, NULL };
-	int status = 0;
+	int status = 0, batch = 64;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -250,6 +338,8 @@ int cmd__bench_kernels(int argc, const char **argv)
 			o.threads = atoi(v);
 		else if (!strcmp(argv[i], "--seconds"))
 			o.seconds = atof(v);
+		else if (!strcmp(argv[i], "--batch"))
+			batch = atoi(v);
 		else if (!strcmp(argv[i], "--pool-mib"))
 			o.pool_bytes = (size_t)atoll(v) << 20;
 		else
@@ -257,7 +347,7 @@ int cmd__bench_kernels(int argc, const char **argv)
 		i++;
 	}
 	if (o.rows < 1 || o.cols < QK_K || o.cols % QK_K || o.threads < 1 ||
-	    o.threads > 64 || o.seconds < 0)
+	    o.threads > 64 || o.seconds < 0 || batch < 1)
 		return usage();
 	printf("# %lld x %lld weights, %d thread%s, kernels in use: %s; best pass "
 	       "over a %zu MiB pool of copies\n", (long long)o.rows,
@@ -272,6 +362,18 @@ int cmd__bench_kernels(int argc, const char **argv)
 		if (o.type && strcmp(o.type, ti->name))
 			continue;
 		status |= bench_one(bench_types[i], &o);
+	}
+	printf("# a batch of %d tokens against %d rows, one thread, from cache\n",
+	       batch, BATCH_ROWS);
+	printf("%-5s %12s %12s %8s %s\n", "type", "vec_dot ns", "gemm ns",
+	       "speedup", "same");
+	for (size_t i = 0; i < sizeof(bench_types) / sizeof(bench_types[0]); i++) {
+		const struct mbr_type_info *ti = mbr_type_get(bench_types[i]);
+
+		if ((o.type && strcmp(o.type, ti->name)) ||
+		    !mbr_kernel_traits(bench_types[i])->gemm)
+			continue;
+		status |= bench_batch(bench_types[i], &o, batch);
 	}
 	return status;
 }

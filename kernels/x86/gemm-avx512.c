@@ -1,0 +1,338 @@
+/*
+ * gemm-avx512.c - batched products for prompt processing: a few weight
+ * rows against a group of MBR_GEMM_TOKENS activation rows at a time.
+ *
+ * Each output must be bit for bit what the set's vec_dot gives (a prompt
+ * processed as a batch then decodes as it would token by token, and the
+ * greedy tests compare text with llama.cpp's), so every kernel here keeps
+ * that dot's float operations per output and reorganises only the exact
+ * integer work and the loads around them.
+ *
+ * Q8_0 and Q4_0 against Q8_0 (vecdot-avx512.c's order): the float
+ * accumulator of lane k takes blocks k, k + 8, ... as d_w d_x * isum, then
+ * the eight lanes are summed as hsum8 does. Here a zmm holds one such lane
+ * for 16 tokens: the packed group stores, per block, chunk c of every
+ * token's 32 codes side by side, so one vpdpbusd of it with chunk c of a
+ * weight row broadcast from memory adds that chunk's four products for all
+ * 16 tokens, and eight of them give each token's block sum in its own lane
+ * with no reduction. vpdpbusd wants one unsigned operand: the packed codes
+ * are stored plus 128, and 128 times the weights' sum is taken out again.
+ *
+ * F16 against F16 (vecdot-avx2.c's order, ggml's): a zmm of 16 products
+ * per (row, token) covers two of the dot's four 8-lane accumulators, so a
+ * 4 x 4 tile passes over the row twice, once per pair of accumulators,
+ * and finishes each output with the dot's own reduction and double tail.
+ * The packed group holds the tokens as floats (exact from fp16).
+ *
+ * Only reached through mbr_kernel_traits() after mbr_cpu_has_avx512().
+ */
+#include <assert.h>
+#include <immintrin.h>
+#include <string.h>
+#include "kernels.h"
+#include "quants.h"
+
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni")
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define T MBR_GEMM_TOKENS
+
+static_assert(MBR_GEMM_TOKENS == 16, "a zmm of int32 or float per token");
+
+/* ---- Q8_0 activations, packed */
+
+/* One block of a packed group: 16 tokens side by side. */
+struct q8_0_group {
+	float d[T];			/* each token's block scale */
+	uint8_t q[QK8_0 / 4][T][4];	/* chunk c of token t, codes + 128 */
+};
+
+void mbr_gemm_pack_q8_0_avx512(int64_t n, int tokens, void *dst,
+			       const void *x, size_t x_row_bytes)
+{
+	struct q8_0_group *g = dst;
+
+	assert(n % QK8_0 == 0 && tokens >= 1 && tokens <= T);
+	for (int64_t b = 0; b < n / QK8_0; b++, g++)
+		for (int t = 0; t < T; t++) {
+			const struct block_q8_0 *y = (const struct block_q8_0 *)
+				((const char *)x + t * x_row_bytes) + b;
+			/* padding tokens: zero codes, zero scale */
+			__m256i q = t < tokens ? _mm256_loadu_si256((const __m256i *)y->qs) :
+				    _mm256_setzero_si256();
+			uint32_t words[QK8_0 / 4];
+
+			g->d[t] = t < tokens ? _cvtsh_ss(y->d) : 0.0f;
+			_mm256_storeu_si256((__m256i *)words,
+					    _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)));
+			for (int c = 0; c < QK8_0 / 4; c++)
+				memcpy(g->q[c][t], &words[c], 4);
+		}
+}
+
+size_t mbr_gemm_pack_size_q8_0_avx512(int64_t n)
+{
+	return (size_t)(n / QK8_0) * sizeof(struct q8_0_group);
+}
+
+/* ---- Q8_0 and Q4_0 weights against a packed group */
+
+/* The signed codes of block b of a weight row, into buf[32]; its scale. */
+typedef float (*weight_fn)(const void *row, int64_t b, int8_t *buf);
+
+ALWAYS_INLINE float q8_0_weights(const void *row, int64_t b, int8_t *buf)
+{
+	const struct block_q8_0 *a = (const struct block_q8_0 *)row + b;
+
+	memcpy(buf, a->qs, QK8_0);
+	return _cvtsh_ss(a->d);
+}
+
+ALWAYS_INLINE float q4_0_weights(const void *row, int64_t b, int8_t *buf)
+{
+	const struct block_q4_0 *a = (const struct block_q4_0 *)row + b;
+	__m128i p = _mm_loadu_si128((const __m128i *)a->qs);
+	__m256i u = _mm256_inserti128_si256(_mm256_castsi128_si256(p),
+					    _mm_srli_epi16(p, 4), 1);
+
+	u = _mm256_and_si256(u, _mm256_set1_epi8(0x0f));
+	_mm256_storeu_si256((__m256i *)buf, _mm256_sub_epi8(u, _mm256_set1_epi8(8)));
+	return _cvtsh_ss(a->d);
+}
+
+/* 128 times the sum of 32 signed codes, in every lane */
+ALWAYS_INLINE __m512i offset_of(const int8_t *buf)
+{
+	__m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)buf),
+				     _mm256_set1_epi8((char)0x80));
+	__m256i s = _mm256_sad_epu8(u, _mm256_setzero_si256());
+	__m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	int sum = _mm_cvtsi128_si32(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h))) - 128 * QK8_0;
+
+	return _mm512_set1_epi32(128 * sum);
+}
+
+/* Block b of R rows into acc[r][k] for 16 tokens. */
+ALWAYS_INLINE void q_block(int R, const unsigned char *w, size_t w_row_bytes,
+			   const struct q8_0_group *g, int64_t b, weight_fn f,
+			   __m512 acc[][8], int k)
+{
+	__m512i x[QK8_0 / 4];
+	__m512 dx = _mm512_loadu_ps(g->d);
+
+#pragma GCC unroll 8
+	for (int c = 0; c < QK8_0 / 4; c++)
+		x[c] = _mm512_loadu_si512(g->q[c]);
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++) {
+		int8_t buf[QK8_0] __attribute__((aligned(32)));
+		float dw = f(w + r * w_row_bytes, b, buf);
+		__m512i isum = _mm512_setzero_si512();
+		int32_t word;
+
+#pragma GCC unroll 8
+		for (int c = 0; c < QK8_0 / 4; c++) {
+			memcpy(&word, buf + 4 * c, 4);
+			isum = _mm512_dpbusd_epi32(isum, x[c], _mm512_set1_epi32(word));
+		}
+		isum = _mm512_sub_epi32(isum, offset_of(buf));
+		/* as the dot: d_w d_x, then one FMA with the block sum */
+		acc[r][k] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(dw), dx),
+					    _mm512_cvtepi32_ps(isum), acc[r][k]);
+	}
+}
+
+/* hsum8 over the eight lane accumulators, after adding the zero mins */
+ALWAYS_INLINE __m512 hsum8_lanes(__m512 a[8])
+{
+	__m512 v[8];
+
+#pragma GCC unroll 8
+	for (int k = 0; k < 8; k++)
+		v[k] = _mm512_add_ps(a[k], _mm512_setzero_ps());
+	return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[4]),
+					   _mm512_add_ps(v[2], v[6])),
+			     _mm512_add_ps(_mm512_add_ps(v[1], v[5]),
+					   _mm512_add_ps(v[3], v[7])));
+}
+
+ALWAYS_INLINE void store_tokens(__m512 v, int tokens, float *out, size_t out_stride)
+{
+	float s[T];
+
+	_mm512_storeu_ps(s, v);
+	for (int t = 0; t < tokens; t++)
+		out[t * out_stride] = s[t];
+}
+
+ALWAYS_INLINE void q_rows(int R, int64_t n, int tokens, float *out,
+			  size_t out_stride, const unsigned char *w,
+			  size_t w_row_bytes, const void *xp, weight_fn f)
+{
+	const struct q8_0_group *g = xp;
+	int64_t nb = n / QK8_0, b = 0;
+	__m512 acc[4][8];
+
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+		for (int k = 0; k < 8; k++)
+			acc[r][k] = _mm512_setzero_ps();
+	/* k constant in each step, so that acc stays in registers */
+	for (; b < nb; b += 8)
+#pragma GCC unroll 8
+		for (int k = 0; k < 8; k++)
+			if (b + k < nb)
+				q_block(R, w, w_row_bytes, g + b + k, b + k, f, acc, k);
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++)
+		store_tokens(hsum8_lanes(acc[r]), tokens, out + r, out_stride);
+}
+
+ALWAYS_INLINE void q_gemm(int64_t n, int rows, int tokens, float *out,
+			  size_t out_stride, const void *w, size_t w_row_bytes,
+			  const void *xp, weight_fn f)
+{
+	const unsigned char *wb = w;
+	int r = 0;
+
+	assert(n % QK8_0 == 0 && tokens >= 1 && tokens <= T);
+	for (; r + 2 <= rows; r += 2)
+		q_rows(2, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
+		       w_row_bytes, xp, f);
+	if (r < rows)
+		q_rows(1, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
+		       w_row_bytes, xp, f);
+}
+
+void mbr_gemm_q8_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
+			       size_t out_stride, const void *w,
+			       size_t w_row_bytes, const void *xp)
+{
+	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q8_0_weights);
+}
+
+void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
+			       size_t out_stride, const void *w,
+			       size_t w_row_bytes, const void *xp)
+{
+	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_0_weights);
+}
+
+/* ---- F16 against F16 */
+
+/* The packed group: token t's n elements as floats from t * n. */
+void mbr_gemm_pack_f16_avx512(int64_t n, int tokens, void *dst, const void *x,
+			      size_t x_row_bytes)
+{
+	float *f = dst;
+
+	assert(tokens >= 1 && tokens <= T);
+	for (int t = 0; t < T; t++, f += n) {
+		if (t < tokens)
+			mbr_dequantize_row_f16_avx2((const char *)x + t * x_row_bytes, f, n);
+		else
+			memset(f, 0, (size_t)n * sizeof(*f));
+	}
+}
+
+size_t mbr_gemm_pack_size_f16_avx512(int64_t n)
+{
+	return (size_t)n * T * sizeof(float);
+}
+
+/*
+ * acc[r][t] += products of elements i + h .. i + h + 15 for every i, a
+ * multiple of 32 below n32: h = 0 gives the dot's accumulators 0 and 1,
+ * h = 16 its accumulators 2 and 3, side by side.
+ */
+ALWAYS_INLINE void f16_pass(int R, int64_t n32, int h, const mbr_half *w,
+			    size_t w_row, const float *x, int64_t n,
+			    __m512 acc[4][4])
+{
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+		for (int t = 0; t < 4; t++)
+			acc[r][t] = _mm512_setzero_ps();
+	for (int64_t i = h; i < n32; i += 32) {
+		__m512 wv[4], xv[4];
+
+#pragma GCC unroll 4
+		for (int r = 0; r < R; r++)
+			wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)
+								   (w + r * w_row + i)));
+#pragma GCC unroll 4
+		for (int t = 0; t < 4; t++)
+			xv[t] = _mm512_loadu_ps(x + t * n + i);
+#pragma GCC unroll 4
+		for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+			for (int t = 0; t < 4; t++)
+				acc[r][t] = _mm512_fmadd_ps(wv[r], xv[t], acc[r][t]);
+	}
+}
+
+ALWAYS_INLINE __m256 high8(__m512 v)
+{
+	return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+/* vecdot-avx2.c's reduce4 of the accumulators lo/hi halves of a, b. */
+ALWAYS_INLINE float reduce4(__m512 a, __m512 b)
+{
+	__m256 a0 = _mm512_castps512_ps256(a), a1 = high8(a);
+	__m256 a2 = _mm512_castps512_ps256(b), a3 = high8(b);
+	__m256 t = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+
+	s = _mm_hadd_ps(s, s);
+	return _mm_cvtss_f32(_mm_hadd_ps(s, s));
+}
+
+/* R rows against 4 tokens; tokens past `tokens` are computed, not stored */
+ALWAYS_INLINE void f16_tile(int R, int64_t n, int tokens, float *out,
+			    size_t out_stride, const mbr_half *w, size_t w_row,
+			    const float *x)
+{
+	int64_t n32 = n - n % 32;
+	__m512 lo[4][4], hi[4][4];
+
+	f16_pass(R, n32, 0, w, w_row, x, n, lo);
+	f16_pass(R, n32, 16, w, w_row, x, n, hi);
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < tokens; t++) {
+			/* ggml keeps the total and the leftovers in double */
+			double sum = reduce4(lo[r][t], hi[r][t]);
+
+			for (int64_t i = n32; i < n; i++)
+				sum += (double)(_cvtsh_ss(w[r * w_row + i]) * x[t * n + i]);
+			out[t * out_stride + r] = (float)sum;
+		}
+}
+
+void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
+			     size_t out_stride, const void *w,
+			     size_t w_row_bytes, const void *xp)
+{
+	const mbr_half *wh = w;
+	size_t w_row = w_row_bytes / sizeof(mbr_half);
+
+	assert(tokens >= 1 && tokens <= T && w_row_bytes % sizeof(mbr_half) == 0);
+	for (int t = 0; t < tokens; t += 4) {
+		const float *x = (const float *)xp + t * n;
+		int left = tokens - t < 4 ? tokens - t : 4, r = 0;
+
+		for (; r + 4 <= rows; r += 4)
+			f16_tile(4, n, left, out + t * out_stride + r, out_stride,
+				 wh + r * w_row, w_row, x);
+		switch (rows - r) {
+		case 3: f16_tile(3, n, left, out + t * out_stride + r, out_stride,
+				 wh + r * w_row, w_row, x); break;
+		case 2: f16_tile(2, n, left, out + t * out_stride + r, out_stride,
+				 wh + r * w_row, w_row, x); break;
+		case 1: f16_tile(1, n, left, out + t * out_stride + r, out_stride,
+				 wh + r * w_row, w_row, x); break;
+		}
+	}
+}

@@ -1,0 +1,153 @@
+/*
+ * u-gemm.c - the batched products against the dot products they stand in
+ * for: every output of gemm must equal, bit for bit, the same set's
+ * vec_dot of that weight row and token, for ragged row counts, partial
+ * token groups and rows with tails, and nothing outside the tile may be
+ * written.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include "unit.h"
+#include "kernels.h"
+#include "quants.h"
+#include "mbr/types.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static float rng_float(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (float)((double)(z >> 40) / (double)(1 << 23) - 1.0);
+}
+
+static const int gemm_types[] = { MBR_TYPE_F16, MBR_TYPE_Q8_0, MBR_TYPE_Q4_0 };
+
+#define SENTINEL -12345.0f
+
+/* Random matrices: rows x n weights, tokens x n activations. */
+static void fill(const struct mbr_kernel_traits *wt, const struct mbr_kernel_traits *xt,
+		 int64_t n, int rows, int tokens, unsigned char *w, unsigned char *x)
+{
+	const struct mbr_kernel_traits *q = mbr_kernel_traits_isa(wt->type, MBR_KERNELS_REF);
+	float *f = malloc((size_t)n * sizeof(*f));
+
+	for (int r = 0; r < rows; r++) {
+		for (int64_t i = 0; i < n; i++)
+			f[i] = rng_float() * (float)(1 + i % 5);
+		q->quantize(f, w + r * mbr_row_size(wt->type, n), n);
+	}
+	for (int t = 0; t < tokens; t++) {
+		for (int64_t i = 0; i < n; i++)
+			f[i] = rng_float() * (float)(1 + (i / 32) % 7);
+		xt->from_float(f, x + t * mbr_row_size(xt->type, n), n);
+	}
+	free(f);
+}
+
+/* One gemm call against vec_dot; the number of outputs that differ. */
+static int check_case(const struct mbr_kernel_traits *t, int64_t n, int rows,
+		      int tokens)
+{
+	const struct mbr_kernel_traits *xt = mbr_kernel_traits(t->vec_dot_type);
+	size_t wrow = mbr_row_size(t->type, n), xrow = mbr_row_size(xt->type, n);
+	size_t stride = (size_t)rows + 3;	/* gaps that must stay untouched */
+	/* exact sizes, so that ASan sees any read past the operands */
+	unsigned char *w = malloc(wrow * rows), *x = malloc(xrow * tokens);
+	void *xp = malloc(t->gemm_pack_size(n));
+	float *out = malloc(stride * MBR_GEMM_TOKENS * sizeof(*out));
+	int bad = 0, nonzero = 0;
+
+	if (!w || !x || !xp || !out) {
+		free(w), free(x), free(xp), free(out);
+		return -1;
+	}
+	fill(t, xt, n, rows, tokens, w, x);
+	for (size_t i = 0; i < stride * MBR_GEMM_TOKENS; i++)
+		out[i] = SENTINEL;
+	t->gemm_pack(n, tokens, xp, x, xrow);
+	t->gemm(n, rows, tokens, out, stride, w, wrow, xp);
+	for (int tok = 0; tok < MBR_GEMM_TOKENS; tok++)
+		for (size_t r = 0; r < stride; r++) {
+			float got = out[tok * stride + r], want = SENTINEL;
+
+			if (tok < tokens && r < (size_t)rows)
+				t->vec_dot(n, &want, w + r * wrow, x + tok * xrow);
+			nonzero += got != 0 && got != SENTINEL;
+			if (got != want) {
+				if (!bad)
+					printf("# %s n=%lld row %zu token %d: %.9g, want %.9g\n",
+					       mbr_type_get(t->type)->name, (long long)n,
+					       r, tok, got, want);
+				bad++;
+			}
+		}
+	free(w), free(x), free(xp), free(out);
+	return bad + (nonzero == 0);
+}
+
+/* Every set that has batched products; how many had some. */
+static int each_gemm(int (*fn)(const struct mbr_kernel_traits *t))
+{
+	int seen = 0;
+
+	for (int isa = MBR_KERNELS_REF; isa <= MBR_KERNELS_AVX512; isa++)
+		for (size_t i = 0; i < MBR_ARRAY_SIZE(gemm_types); i++) {
+			const struct mbr_kernel_traits *t = mbr_kernel_traits_isa(gemm_types[i], isa);
+
+			if (!t || !t->gemm)
+				continue;
+			seen++;
+			UT_EQ_INT(fn(t), 0);
+		}
+	return seen;
+}
+
+static int shapes(const struct mbr_kernel_traits *t)
+{
+	static const int rows[] = { 1, 2, 5, 7, 16 };
+	static const int tokens[] = { 1, 2, 7, 16 };
+	/* one block; 13 (one group of eight and five over); 64 of them,
+	 * plus for F16 a ragged tail past the last 32 */
+	int64_t tail = t->type == MBR_TYPE_F16 ? 8 : 0;
+	int64_t cols[] = { 32, 13 * 32 + tail, 64 * 32 + tail };
+	int bad = 0;
+
+	for (size_t c = 0; c < MBR_ARRAY_SIZE(cols); c++)
+		for (size_t r = 0; r < MBR_ARRAY_SIZE(rows); r++)
+			for (size_t k = 0; k < MBR_ARRAY_SIZE(tokens); k++)
+				bad += check_case(t, cols[c], rows[r], tokens[k]);
+	return bad;
+}
+
+static void test_gemm__matches_vec_dot(void)
+{
+	if (!each_gemm(shapes))
+		printf("# no set with batched products on this CPU\n");
+}
+
+/* gemm comes with its packer, or not at all; never in the reference set. */
+static int complete(const struct mbr_kernel_traits *t)
+{
+	return !t->gemm_pack || !t->gemm_pack_size || !t->vec_dot;
+}
+
+static void test_gemm__traits(void)
+{
+	for (size_t i = 0; i < MBR_ARRAY_SIZE(gemm_types); i++)
+		UT_CHECK(!mbr_kernel_traits_isa(gemm_types[i], MBR_KERNELS_REF)->gemm);
+	each_gemm(complete);
+	if (mbr_kernel_traits_isa(MBR_TYPE_F32, MBR_KERNELS_AVX512))
+		UT_EQ_INT(each_gemm(complete), 3);
+}
+
+static const struct unit_test tests[] = {
+	UT(test_gemm__traits),
+	UT(test_gemm__matches_vec_dot),
+	{ 0 }
+};
+
+UNIT_MAIN(tests)
