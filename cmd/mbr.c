@@ -32,6 +32,7 @@ static const struct cmd_struct commands[] = {
 	{ "gc", cmd_gc, "Delete objects nothing refers to", 1 },
 	{ "infer", cmd_infer, "Generate text with a model", 1 },
 	{ "eval", cmd_eval, "Measure a model's perplexity on a text", 1 },
+	{ "breed", cmd_breed, "Make a new version from stored ones (quantize)", 1 },
 	{ "help", cmd_help, "Show help for mbr or a command", 1 },
 	{ "hash-object", cmd_hash_object, "Compute an object id (optionally store it)", 0 },
 	{ "cat-object", cmd_cat_object, "Print an object's bytes or size", 0 },

@@ -362,32 +362,106 @@ static int manifest_from_file(struct mbr_manifest **out, struct mbr_add_result *
 
 /* ---- committing ---------------------------------------------------- */
 
-static void operator_json(struct strbuf *out, const struct mbr_manifest *m, const char *path)
+static int is_add(const struct mbr_add_options *opts)
 {
-	const char *base = strrchr(path, '/');
-	char digest[MBR_OID_STRSZ];
-	json_t *op;
-	char *text;
-
-	op = json_pack("{s:s, s:{s:s, s:s, s:I}}", "operator", "add", "params",
-		       "source", base ? base + 1 : path,
-		       "sha256", mbr_oid_fmt(digest, &m->file_sha256),
-		       "size", (json_int_t)m->file_size);
-	text = op ? json_dumps(op, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
-	if (text)
-		strbuf_addf(out, "%s\n", text);
-	free(text);
-	json_decref(op);
+	return !opts->operator || !strcmp(opts->operator, "add");
 }
 
-static void commit_message(struct strbuf *out, const char *path, const char *message)
+static const char *base_name(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	strbuf_addf(out, "add %s\n\n", base ? base + 1 : path);
-	if (message && *message)
-		strbuf_addf(out, "%s\n\n", message);
-	strbuf_addstr(out, "Mbr-Operator: add\n");
+	return base ? base + 1 : path;
+}
+
+/* add records the file itself: its name, SHA-256 and size. */
+static json_t *add_operator(const struct mbr_manifest *m, const char *path)
+{
+	char digest[MBR_OID_STRSZ];
+
+	return json_pack("{s:s, s:{s:s, s:s, s:I}}", "operator", "add", "params",
+			 "source", base_name(path),
+			 "sha256", mbr_oid_fmt(digest, &m->file_sha256),
+			 "size", (json_int_t)m->file_size);
+}
+
+/* An input version by commit and by the digest of its manifest, so the
+ * record names the exact weights even if the commit were rewritten. */
+static int input_entry(json_t **out, struct mbr_repo *repo, const char *commit)
+{
+	char digest[MBR_OID_STRSZ];
+	struct mbr_oid id;
+	char *text = NULL;
+	size_t len;
+	int err;
+
+	if ((err = mbr_lineage_read_file(&text, &len, repo->lineage, commit, "manifest.json")))
+		return err;
+	mbr_sha256(&id, text, len);
+	free(text);
+	*out = json_pack("{s:s, s:s}", "commit", commit,
+			 "manifest_sha256", mbr_oid_fmt(digest, &id));
+	MBR_CHECK_ALLOC(*out);
+	return 0;
+}
+
+static int breed_operator(json_t **out, struct mbr_repo *repo,
+			  const struct mbr_add_options *opts)
+{
+	json_t *inputs = json_array();
+	int err = 0;
+
+	MBR_CHECK_ALLOC(inputs);
+	for (size_t i = 0; i < opts->n_parents && !err; i++) {
+		json_t *in = NULL;
+
+		if (!(err = input_entry(&in, repo, opts->parents[i])) &&
+		    json_array_append_new(inputs, in))
+			err = MBR_ENOMEM;
+	}
+	if (err) {
+		json_decref(inputs);
+		return err;
+	}
+	*out = json_pack("{s:s, s:o, s:o}", "operator", opts->operator, "params",
+			 opts->params ? json_incref(opts->params) : json_object(),
+			 "inputs", inputs);
+	MBR_CHECK_ALLOC(*out);
+	return 0;
+}
+
+static int operator_json(struct strbuf *out, struct mbr_repo *repo,
+			 const struct mbr_manifest *m, const char *path,
+			 const struct mbr_add_options *opts)
+{
+	json_t *op = NULL;
+	char *text;
+	int err = 0;
+
+	if (is_add(opts))
+		op = add_operator(m, path);
+	else if ((err = breed_operator(&op, repo, opts)))
+		return err;
+	text = op ? json_dumps(op, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
+	json_decref(op);
+	if (!text) {
+		mbr_error_oom();
+		return MBR_ENOMEM;
+	}
+	strbuf_addf(out, "%s\n", text);
+	free(text);
+	return 0;
+}
+
+static void commit_message(struct strbuf *out, const char *path,
+			   const struct mbr_add_options *opts)
+{
+	const char *op = is_add(opts) ? "add" : opts->operator;
+
+	strbuf_addf(out, "%s %s\n\n", op, opts->summary ? opts->summary : base_name(path));
+	if (opts->message && *opts->message)
+		strbuf_addf(out, "%s\n\n", opts->message);
+	strbuf_addf(out, "Mbr-Operator: %s\n", op);
 }
 
 /* The head's manifest equals text: the model already is this file. */
@@ -404,6 +478,32 @@ static int head_has_manifest(struct mbr_repo *repo, const char *head, const stru
 	return same;
 }
 
+static int is_listed(const char *id, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], id))
+			return 1;
+	return 0;
+}
+
+/* The branch's head first (when it is not an input), then the inputs,
+ * each once. */
+static int commit_parents(const char ***out, size_t *n, const char *head,
+			  const struct mbr_add_options *opts)
+{
+	const char **p = calloc(opts->n_parents + 1, sizeof(*p));
+
+	MBR_CHECK_ALLOC(p);
+	*n = 0;
+	if (head && !is_listed(head, opts->parents, opts->n_parents))
+		p[(*n)++] = head;
+	for (size_t i = 0; i < opts->n_parents; i++)
+		if (!is_listed(opts->parents[i], p, *n))
+			p[(*n)++] = opts->parents[i];
+	*out = p;
+	return 0;
+}
+
 static int commit_version(struct mbr_add_result *res, struct mbr_repo *repo,
 			  const struct mbr_manifest *m, const char *path,
 			  const struct mbr_add_options *opts, const struct stat_key *key)
@@ -411,13 +511,14 @@ static int commit_version(struct mbr_add_result *res, struct mbr_repo *repo,
 	struct strbuf manifest = STRBUF_INIT, op = STRBUF_INIT, msg = STRBUF_INIT;
 	struct mbr_lock lock = MBR_LOCK_INIT;
 	char head[MBR_COMMIT_HEXSZ + 1];
-	const char *parents[1] = { head };
+	const char **parents = NULL;
+	size_t n_parents;
 	int err, has_head;
 
-	if ((err = mbr_manifest_write_json(&manifest, m)))
+	if ((err = mbr_manifest_write_json(&manifest, m)) ||
+	    (err = operator_json(&op, repo, m, path, opts)))
 		goto done;
-	operator_json(&op, m, path);
-	commit_message(&msg, path, opts->message);
+	commit_message(&msg, path, opts);
 	if ((err = mbr_repo_lock(&lock, repo, "lineage.lock", MBR_LOCK_EXCLUSIVE)))
 		goto done;
 	err = mbr_lineage_branch_head(head, repo->lineage, res->name);
@@ -428,20 +529,22 @@ static int commit_version(struct mbr_add_result *res, struct mbr_repo *repo,
 		memcpy(res->commit, head, sizeof(head));
 		res->unchanged = 1;
 		err = 0;
-	} else {
+	} else if (!(err = commit_parents(&parents, &n_parents, has_head ? head : NULL, opts))) {
 		struct mbr_tree_file files[] = {
 			{ "manifest.json", manifest.buf, manifest.len },
 			{ "operator.json", op.buf, op.len },
 		};
 
 		err = mbr_lineage_commit(res->commit, repo->lineage, res->name, parents,
-					 has_head ? 1 : 0, files, MBR_ARRAY_SIZE(files), msg.buf);
+					 n_parents, files, MBR_ARRAY_SIZE(files), msg.buf);
 	}
-	if (!err)
+	/* A breed's file is a temporary one: nothing to remember it by. */
+	if (!err && is_add(opts))
 		stat_cache_record(repo, key, res->commit);
 unlock:
 	mbr_lock_release(&lock);
 done:
+	free(parents);
 	strbuf_release(&manifest);
 	strbuf_release(&op);
 	strbuf_release(&msg);
@@ -504,7 +607,9 @@ int mbr_store_add(struct mbr_add_result *res, struct mbr_repo *repo, const char 
 	 * so a concurrent gc cannot delete objects not yet referenced. */
 	if ((err = mbr_repo_lock(&gc_lock, repo, "gc.lock", MBR_LOCK_SHARED)))
 		return err;
-	stat_cache_lookup(cached, repo, &key);
+	cached[0] = '\0';
+	if (is_add(opts))
+		stat_cache_lookup(cached, repo, &key);
 	if (cached[0] && !manifest_from_cache(&m, repo, cached))
 		res->from_cache = 1;
 	else if (!(err = mbr_modelfile_open(&mf, path)))

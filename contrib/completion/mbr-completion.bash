@@ -76,6 +76,14 @@ __mbr_revisions ()
 		refs/heads refs/tags 2>/dev/null
 }
 
+# The types mbr breed quantize takes: the list it prints for a bad one
+# (checked before it looks for a registry).
+__mbr_quantize_types ()
+{
+	"$(__mbr_program)" breed quantize - --type - 2>&1 >/dev/null |
+		sed -n 's/^types: //p' | tr ' ' '\n'
+}
+
 # COMPREPLY from a word list ($1) matching the current word ($2).
 __mbr_reply ()
 {
@@ -109,6 +117,8 @@ __mbr_complete_value ()
 		if [[ $1 == -C ]]; then __mbr_reply_dirs "$2"; else __mbr_reply_files "$2"; fi ;;
 	--name)
 		__mbr_reply "$(__mbr_revisions "$3")" "$2" ;;
+	--type)
+		__mbr_reply "$(__mbr_quantize_types)" "$2" ;;
 	-m|--message|--license|-t|--threads)
 		COMPREPLY=() ;;
 	*)
@@ -185,6 +195,17 @@ _mbr ()
 		__mbr_reply_files "$cur"
 		local IFS=$'\n'
 		COMPREPLY+=($(compgen -W "$(__mbr_revisions "$chdir")" -- "$cur")) ;;
+	breed)
+		# first the operator, then the revision it starts from
+		local w n=0
+		for w in "${COMP_WORDS[@]:i+1:COMP_CWORD-i-1}"; do
+			[[ $w == -* ]] || ((n++))
+		done
+		if ((n == 0)); then
+			__mbr_reply quantize "$cur"
+		else
+			__mbr_reply "$(__mbr_revisions "$chdir")" "$cur"
+		fi ;;
 	init)
 		__mbr_reply_dirs "$cur" ;;
 	help)

@@ -19,6 +19,17 @@ struct mbr_add_options {
 	int n_threads;		/* <= 0: all cores */
 	mbr_progress_fn progress;
 	void *progress_payload;
+	/*
+	 * What made the file, for operator.json and the commit message.
+	 * NULL or "add": the file was added as it is, and operator.json
+	 * records its name, SHA-256 and size (params is not used). Any other
+	 * operator (a breed) records params and the input versions.
+	 */
+	const char *operator;
+	json_t *params;		/* borrowed: the operator's parameters */
+	const char *summary;	/* subject after the operator; NULL: file name */
+	const char *const *parents;	/* commit ids of the input versions */
+	size_t n_parents;
 };
 
 struct mbr_add_result {
@@ -36,6 +47,10 @@ struct mbr_add_result {
  * The file is mmapped and read once: all cores hash its regions and write
  * the missing objects while one of them computes the whole-file SHA-256.
  * On a parse error nothing is written.
+ *
+ * The commit's parents are the branch's head (when there is one and it
+ * is not an input), then opts->parents: a version made from other
+ * versions continues its own branch's history and points at its inputs.
  */
 int mbr_store_add(struct mbr_add_result *out, struct mbr_repo *repo,
 		  const char *path, const struct mbr_add_options *opts);
