@@ -50,12 +50,14 @@ $(BUILD)/libmbr.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 # Relinked every time: a SANITIZE=1 build and a plain one share these
-# names, and a stale link of the other flavour must never survive.
+# names, and a stale link of the other flavour must never survive. Linked
+# to a temporary name and renamed, so a running test never finds the file
+# half-written.
 mbr: $(BUILTIN_OBJS) $(BUILD)/libmbr.a FORCE
-	$(CC) $(LDFLAGS) -o $@ $(BUILTIN_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@+ $(BUILTIN_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS) && mv $@+ $@
 
 t/helper/test-tool: $(HELPER_OBJS) $(BUILD)/libmbr.a FORCE
-	$(CC) $(LDFLAGS) -o $@ $(HELPER_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@+ $(HELPER_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS) && mv $@+ $@
 
 $(BUILD)/t/unit-tests/%: t/unit-tests/%.c t/unit-tests/unit.h $(BUILD)/libmbr.a
 	@mkdir -p $(dir $@)
