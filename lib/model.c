@@ -114,18 +114,8 @@ static int meta_int(int *out, const struct mbr_weights *w, const char *key, int 
 		*out = def;
 		return def ? 0 : meta_error(w, key, "is missing");
 	}
-	switch (kv->type) {
-	case MBR_GGUF_UINT8: case MBR_GGUF_UINT16: case MBR_GGUF_UINT32:
-	case MBR_GGUF_UINT64:
-		v = kv->v.u > INT32_MAX ? -1 : (int64_t)kv->v.u;
-		break;
-	case MBR_GGUF_INT8: case MBR_GGUF_INT16: case MBR_GGUF_INT32:
-	case MBR_GGUF_INT64:
-		v = kv->v.i;
-		break;
-	default:
+	if (mbr_kv_int(&v, kv))
 		return meta_error(w, key, "is not an integer");
-	}
 	if (v < 1 || v > INT32_MAX)
 		return meta_error(w, key, "is out of range");
 	*out = (int)v;

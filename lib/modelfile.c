@@ -426,3 +426,19 @@ const char *mbr_gguf_type_name(int gguf_type)
 		return NULL;
 	return names[gguf_type];
 }
+
+int mbr_kv_int(int64_t *out, const struct mbr_kv *kv)
+{
+	switch (kv->type) {
+	case MBR_GGUF_UINT8: case MBR_GGUF_UINT16: case MBR_GGUF_UINT32:
+	case MBR_GGUF_UINT64:
+		*out = kv->v.u > INT64_MAX ? -1 : (int64_t)kv->v.u;
+		return 0;
+	case MBR_GGUF_INT8: case MBR_GGUF_INT16: case MBR_GGUF_INT32:
+	case MBR_GGUF_INT64:
+		*out = kv->v.i;
+		return 0;
+	default:
+		return MBR_EINVALID;
+	}
+}

@@ -406,19 +406,9 @@ static int load_id(struct loader *ld, const char *key, int32_t *id)
 
 	if (!kv)
 		return 0;
-	switch (kv->type) {
-	case MBR_GGUF_UINT8: case MBR_GGUF_UINT16: case MBR_GGUF_UINT32:
-	case MBR_GGUF_UINT64:
-		v = kv->v.u > INT32_MAX ? -1 : (int64_t)kv->v.u;
-		break;
-	case MBR_GGUF_INT8: case MBR_GGUF_INT16: case MBR_GGUF_INT32:
-	case MBR_GGUF_INT64:
-		v = kv->v.i;
-		break;
-	default:
+	if (mbr_kv_int(&v, kv))
 		return corrupt(ld, "%s is a %s, not an integer", key,
 			       mbr_gguf_type_name(kv->type));
-	}
 	if (v < 0 || v >= ld->t->n_vocab)
 		return corrupt(ld, "%s is %lld, outside the %ld tokens", key,
 			       (long long)v, (long)ld->t->n_vocab);

@@ -121,6 +121,13 @@ void mbr_modelfile_free(struct mbr_modelfile *mf);
 /* Borrowed; NULL when absent. */
 const struct mbr_kv *mbr_modelfile_kv(const struct mbr_modelfile *mf, const char *key);
 const struct mbr_tensor_info *mbr_modelfile_tensor(const struct mbr_modelfile *mf, const char *name);
-const char *mbr_gguf_type_name(int gguf_type);	/* "uint32", "string", ...; NULL when unknown */
+const char *mbr_gguf_type_name(int gguf_type);
+
+/*
+ * An integer entry's value, whatever its width and signedness; values
+ * above INT64_MAX come back as -1 (callers range-check anyway). Returns 0,
+ * or MBR_EINVALID when the entry is not an integer.
+ */
+int mbr_kv_int(int64_t *out, const struct mbr_kv *kv);	/* "uint32", "string", ...; NULL when unknown */
 
 #endif
