@@ -2,13 +2,18 @@
  * breed.c - mbr breed <operator> ...: make a new version from stored ones.
  *
  *	mbr breed quantize <rev> --type <type> [--name <name>] [-t <n>] [--json]
+ *	mbr breed merge --method <method> <rev>... [--base <rev>] ...
  */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "builtin.h"
 #include "parse-options.h"
 #include "mbr/breed.h"
 #include "mbr/error.h"
+#include "mbr/merge.h"
 
 static const char *const quantize_usage[] = {
 	"mbr breed quantize <rev> --type <type> [--name <name>] [-t <n>] [--json]", NULL
@@ -77,16 +82,158 @@ static int breed_quantize(int argc, const char **argv)
 	return 0;
 }
 
+static const char *const merge_usage[] = {
+	"mbr breed merge --method <method> <rev>... [--base <rev>] [--weight <w>...]\n"
+	"                 [--density <d>...] [--lambda <l>] [--t <t>] [--seed <s>]\n"
+	"                 [--out-type <type>] [--name <name>] [-t <n>] [--json]", NULL
+};
+
+/* A number given on the command line; 0, or -1 after saying what is wrong. */
+static int parse_number(double *out, const char *s, const char *option)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(*out))
+		return error("option '--%s' expects a number, not '%s'", option, s);
+	return 0;
+}
+
+/* Each --weight (or --density) may hold several values: "0.3,0.7". */
+static int parse_numbers(double **out, size_t *n, const struct string_list *list,
+			 const char *option)
+{
+	int err = 0;
+
+	*n = 0;
+	for (int i = 0; i < list->nr && !err; i++) {
+		char *copy = strdup(list->items[i]), *save = NULL;
+
+		if (!copy)
+			return error("out of memory");
+		for (char *tok = strtok_r(copy, ",", &save); tok && !err;
+		     tok = strtok_r(NULL, ",", &save)) {
+			double *grown = realloc(*out, (*n + 1) * sizeof(**out));
+
+			if (!grown)
+				err = error("out of memory");
+			else if (!(err = parse_number(&grown[*n], tok, option)))
+				++*n;
+			if (grown)
+				*out = grown;
+		}
+		free(copy);
+	}
+	return err;
+}
+
+static void print_methods(FILE *out)
+{
+	fprintf(out, "methods:");
+	for (size_t i = 0; mbr_merge_method_name(i); i++)
+		fprintf(out, " %s", mbr_merge_method_name(i));
+	fprintf(out, "\n");
+}
+
+static int parse_merge_values(struct mbr_merge_options *o, const char *lambda,
+			      const char *t, const char *seed,
+			      const struct string_list *weights,
+			      const struct string_list *densities)
+{
+	double *w = NULL, *d = NULL;
+	char *end;
+	int err;
+
+	o->lambda = o->t = NAN;
+	o->seed = -1;
+	err = parse_numbers(&w, &o->n_weights, weights, "weight") ||
+	      parse_numbers(&d, &o->n_densities, densities, "density") ||
+	      (lambda && parse_number(&o->lambda, lambda, "lambda")) ||
+	      (t && parse_number(&o->t, t, "t"));
+	o->weights = w;
+	o->densities = d;
+	if (err)
+		return -1;
+	if (seed) {
+		errno = 0;
+		o->seed = strtoll(seed, &end, 10);
+		if (errno || end == seed || *end || o->seed < 0)
+			return error("option '--seed' expects a number from 0 to 2^63-1, not '%s'",
+				     seed);
+	}
+	return 0;
+}
+
+static int breed_merge(int argc, const char **argv)
+{
+	const char *method = NULL, *lambda = NULL, *t = NULL, *seed = NULL;
+	struct string_list weights = { 0 }, densities = { 0 };
+	struct mbr_merge_options mo = { 0 };
+	int json = 0;
+	struct option opts[] = {
+		OPT_STRING(0, "method", &method, "method", "linear, slerp, task-arithmetic, ties, dare-ties or dare-linear"),
+		OPT_STRING(0, "base", &mo.base, "rev", "the base version (task vectors are taken against it)"),
+		OPT_STRING_LIST(0, "weight", &weights, "w", "a weight per model, or one for all (repeatable, or w1,w2,...)"),
+		OPT_STRING_LIST(0, "density", &densities, "d", "the fraction of each task vector kept (ties, dare-*)"),
+		OPT_STRING(0, "lambda", &lambda, "l", "scale of the merged task vector (default 1)"),
+		OPT_STRING(0, "t", &t, "t", "slerp's position from the base (0) to the other (1); default 0.5"),
+		OPT_STRING(0, "seed", &seed, "s", "seed of the DARE masks (default 0)"),
+		OPT_STRING(0, "out-type", &mo.out_type, "type", "the type of the merged matrices (default: the first model's)"),
+		OPT_STRING(0, "name", &mo.name, "name", "model name (default: <first model>-<method>)"),
+		OPT_INTEGER('t', "threads", &mo.n_threads, "n", "threads to store with (default: all cores)"),
+		OPT_BOOL(0, "json", &json, "print the result as JSON"),
+		OPT_END()
+	};
+	struct mbr_add_result res;
+	struct mbr_repo *repo;
+	int err;
+
+	argc = parse_options(argc, argv, opts, merge_usage);
+	if (argc < 1 || !method)
+		usage_with_options(merge_usage, opts);
+	if ((mo.method = mbr_merge_method_by_name(method)) < 0) {
+		error("unknown merge method '%s'", method);
+		print_methods(stderr);
+		return 129;
+	}
+	if (mo.out_type && !is_quantize_type(mo.out_type)) {
+		error("unknown type '%s'", mo.out_type);
+		print_types(stderr);
+		return 129;
+	}
+	if (parse_merge_values(&mo, lambda, t, seed, &weights, &densities)) {
+		err = 129;
+		goto done;
+	}
+	mo.revs = argv;
+	mo.n_revs = (size_t)argc;
+	repo = setup_repo();
+	err = mbr_breed_merge(&res, repo, &mo);
+	mbr_repo_free(repo);
+	if (err)
+		err = error("%s", mbr_error_last());
+	else
+		print_result(&res, json);
+done:
+	free((void *)mo.weights);
+	free((void *)mo.densities);
+	string_list_clear(&weights);
+	string_list_clear(&densities);
+	return err ? (err == 129 ? 129 : 1) : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, const char **);
 } operators[] = {
 	{ "quantize", breed_quantize },
+	{ "merge", breed_merge },
 };
 
 static int breed_usage(FILE *out, int status)
 {
-	fprintf(out, "usage: %s\n", quantize_usage[0]);
+	fprintf(out, "usage: %s\n   or: %s\n", quantize_usage[0], merge_usage[0]);
 	return status;
 }
 

@@ -108,8 +108,7 @@ static uint32_t ggml_dims(const struct mbr_tensor_info *t)
 	return 1;
 }
 
-/* llama_model_quantize_impl's test of whether a tensor is quantized. */
-static int is_quantizable(const struct mbr_tensor_info *t)
+int mbr_breed_is_quantizable(const struct mbr_tensor_info *t)
 {
 	static const char *const never[] = {
 		"_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight",
@@ -205,7 +204,7 @@ static int plan_tensor(struct plan *p, struct qtensor *q)
 {
 	int type = q->t->type;
 
-	if (is_quantizable(q->t)) {
+	if (mbr_breed_is_quantizable(q->t)) {
 		type = p->target->type;
 		if (!is_float_type(type) && (type = quantized_type(p, q->t)) < 0)
 			return type;
@@ -315,18 +314,18 @@ static int is_replaced_key(const char *key)
 	return 0;
 }
 
-static int add_metadata(struct mbr_gguf_writer *gw, const struct plan *p)
+int mbr_breed_copy_metadata(struct mbr_gguf_writer *gw, const struct mbr_modelfile *mf,
+			    int64_t file_type)
 {
-	const struct mbr_modelfile *mf = p->w->mf;
 	int err = 0;
 
 	for (size_t i = 0; i < mf->n_kv && !err; i++)
-		if (!is_replaced_key(mf->kv[i].key))
+		if (file_type < 0 || !is_replaced_key(mf->kv[i].key))
 			err = mbr_gguf_writer_copy_kv(gw, mf, &mf->kv[i]);
-	if (!err)
+	if (!err && file_type >= 0)
 		err = mbr_gguf_writer_add_kv_u32(gw, "general.quantization_version", 2);
-	if (!err)
-		err = mbr_gguf_writer_add_kv_u32(gw, "general.file_type", p->target->file_type);
+	if (!err && file_type >= 0)
+		err = mbr_gguf_writer_add_kv_u32(gw, "general.file_type", (uint32_t)file_type);
 	return err;
 }
 
@@ -353,22 +352,23 @@ static int write_gguf(const struct plan *p, const char *path)
 	struct mbr_gguf_writer *gw = NULL;
 	int err;
 
-	if (!(err = mbr_gguf_writer_new(&gw, 0)) && !(err = add_metadata(gw, p)) &&
+	if (!(err = mbr_gguf_writer_new(&gw, 0)) &&
+	    !(err = mbr_breed_copy_metadata(gw, p->w->mf, p->target->file_type)) &&
 	    !(err = add_tensors(gw, p)))
 		err = mbr_gguf_writer_write_file(gw, path);
 	mbr_gguf_writer_free(gw);
 	return err;
 }
 
-/* A new empty file under <repo>/.mbr/tmp for the writer to replace. */
-static int make_temp(struct strbuf *path, const struct mbr_repo *repo)
+int mbr_breed_temp_file(struct strbuf *path, const struct mbr_repo *repo,
+			const char *op)
 {
 	int fd;
 
 	mbr_repo_path(path, repo, "tmp");
 	if (mkdir(path->buf, 0777) && errno != EEXIST)
 		return mbr_error_set_os("cannot create '%s'", path->buf), MBR_EIO;
-	strbuf_addstr(path, "/quantize-XXXXXX");
+	strbuf_addf(path, "/%s-XXXXXX", op);
 	fd = mkstemp(path->buf);
 	if (fd < 0)
 		return mbr_error_set_os("cannot create '%s'", path->buf), MBR_EIO;
@@ -378,10 +378,8 @@ static int make_temp(struct strbuf *path, const struct mbr_repo *repo)
 
 /* ---- storing it ----------------------------------------------------- */
 
-/* "<model>-<type in lower case>", the model being rev without ~N / ^N,
- * when that is a model (branch) name. */
-static int default_name(struct strbuf *out, struct mbr_repo *repo, const char *rev,
-			const char *type_name)
+int mbr_breed_default_name(struct strbuf *out, struct mbr_repo *repo,
+			   const char *rev, const char *suffix)
 {
 	char head[MBR_COMMIT_HEXSZ + 1];
 
@@ -394,7 +392,7 @@ static int default_name(struct strbuf *out, struct mbr_repo *repo, const char *r
 		return MBR_EINVALID;
 	}
 	strbuf_addch(out, '-');
-	for (const char *c = type_name; *c; c++)
+	for (const char *c = suffix; *c; c++)
 		strbuf_addch(out, (char)tolower((unsigned char)*c));
 	return 0;
 }
@@ -439,6 +437,18 @@ static int check_target(const struct qtype **out, const char *type_name)
 	return 0;
 }
 
+int mbr_breed_type(int *type, uint32_t *file_type, const char *type_name)
+{
+	const struct qtype *q;
+	int err = check_target(&q, type_name);
+
+	if (!err) {
+		*type = q->type;
+		*file_type = q->file_type;
+	}
+	return err;
+}
+
 int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 		       const char *rev, const char *type_name, const char *name,
 		       int n_threads)
@@ -452,7 +462,7 @@ int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 	memset(out, 0, sizeof(*out));
 	if ((err = check_target(&p.target, type_name)) ||
 	    (err = mbr_lineage_resolve(source, repo->lineage, rev)) ||
-	    (!name && (err = default_name(&defname, repo, rev, type_name))) ||
+	    (!name && (err = mbr_breed_default_name(&defname, repo, rev, type_name))) ||
 	    (err = mbr_weights_open_version(&w, repo, source)))
 		goto done;
 	p.w = w;
@@ -462,7 +472,7 @@ int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 		err = MBR_EUNSUPPORTED;
 		goto done;
 	}
-	if ((err = plan_tensors(&p, n_threads)) || (err = make_temp(&tmp, repo)))
+	if ((err = plan_tensors(&p, n_threads)) || (err = mbr_breed_temp_file(&tmp, repo, "quantize")))
 		goto done;
 	err = write_gguf(&p, tmp.buf);
 	if (!err)

@@ -84,6 +84,13 @@ __mbr_quantize_types ()
 		sed -n 's/^types: //p' | tr ' ' '\n'
 }
 
+# The methods of mbr breed merge: the list it prints for a bad one.
+__mbr_merge_methods ()
+{
+	"$(__mbr_program)" breed merge --method - - 2>&1 >/dev/null |
+		sed -n 's/^methods: //p' | tr ' ' '\n'
+}
+
 # COMPREPLY from a word list ($1) matching the current word ($2).
 __mbr_reply ()
 {
@@ -115,8 +122,12 @@ __mbr_complete_value ()
 	case "$1" in
 	-o|--output|-f|--file|-C)
 		if [[ $1 == -C ]]; then __mbr_reply_dirs "$2"; else __mbr_reply_files "$2"; fi ;;
-	--name)
+	--name|--base)
 		__mbr_reply "$(__mbr_revisions "$3")" "$2" ;;
+	--method)
+		__mbr_reply "$(__mbr_merge_methods)" "$2" ;;
+	--out-type)
+		__mbr_reply "$(__mbr_quantize_types)" "$2" ;;
 	--type)
 		__mbr_reply "$(__mbr_quantize_types)" "$2" ;;
 	-m|--message|--license|-t|--threads)
@@ -202,7 +213,7 @@ _mbr ()
 			[[ $w == -* ]] || ((n++))
 		done
 		if ((n == 0)); then
-			__mbr_reply quantize "$cur"
+			__mbr_reply $'quantize\nmerge' "$cur"
 		else
 			__mbr_reply "$(__mbr_revisions "$chdir")" "$cur"
 		fi ;;

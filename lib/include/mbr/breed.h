@@ -6,6 +6,7 @@
 #ifndef MBR_BREED_H
 #define MBR_BREED_H
 
+#include "gguf-write.h"
 #include "repo.h"
 #include "store.h"
 
@@ -29,5 +30,39 @@ const char *mbr_quantize_type_name(size_t i);
 int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 		       const char *rev, const char *type_name, const char *name,
 		       int n_threads);
+
+/* ---- shared by the operators ------------------------------------- */
+
+/*
+ * The enum mbr_type and llama_ftype (general.file_type) of a type of the
+ * list above: MBR_EINVALID for a name not in it, MBR_EUNSUPPORTED for one
+ * mbr cannot make yet.
+ */
+int mbr_breed_type(int *type, uint32_t *file_type, const char *type_name);
+
+/* Would llama-quantize quantize this tensor (a matrix named "*weight"
+ * that is not a norm or one of the few it leaves alone)? */
+int mbr_breed_is_quantizable(const struct mbr_tensor_info *t);
+
+/*
+ * Add mf's metadata to gw in order. With file_type >= 0, as
+ * llama-quantize does: general.quantization_version (2) and
+ * general.file_type (file_type) are appended last, replacing the old
+ * entries, and the split.* keys are dropped; otherwise copied as they are.
+ */
+int mbr_breed_copy_metadata(struct mbr_gguf_writer *gw,
+			    const struct mbr_modelfile *mf, int64_t file_type);
+
+/*
+ * "<model>-<suffix in lower case>", the model being rev without ~N / ^N,
+ * when that is a model (branch) name; MBR_EINVALID asking for a name
+ * otherwise.
+ */
+int mbr_breed_default_name(struct strbuf *out, struct mbr_repo *repo,
+			   const char *rev, const char *suffix);
+
+/* A new empty file <repo>/.mbr/tmp/<op>-XXXXXX, its name in path. */
+int mbr_breed_temp_file(struct strbuf *path, const struct mbr_repo *repo,
+			const char *op);
 
 #endif
