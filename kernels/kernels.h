@@ -30,6 +30,14 @@ typedef void (*mbr_vec_dot_fn)(int64_t n, float *s, const void *w,
 			       const void *x);
 
 /*
+ * s[r] = the dot product of weight row r (at w + r * w_row_bytes) and x,
+ * for r below the traits' dot_rows: a decode step's vec_dot for a few
+ * rows at once, sharing the work on x, bit for bit vec_dot's results.
+ */
+typedef void (*mbr_vec_dot_rows_fn)(int64_t n, float *s, const void *w,
+				    size_t w_row_bytes, const void *x);
+
+/*
  * Batched products for prompt processing. A group of up to
  * MBR_GEMM_TOKENS activation rows of n elements, already converted with
  * from_float (row t at x + t * x_row_bytes), is first rearranged by
@@ -62,6 +70,9 @@ struct mbr_kernel_traits {
 	mbr_gemm_fn gemm;
 	mbr_gemm_pack_fn gemm_pack;
 	mbr_gemm_pack_size_fn gemm_pack_size;
+	/* NULL where decoding goes through vec_dot row by row */
+	mbr_vec_dot_rows_fn vec_dot_rows;
+	int dot_rows;			/* rows per vec_dot_rows call */
 };
 
 enum mbr_kernel_isa {
@@ -175,6 +186,9 @@ void mbr_vec_dot_q3_K_q8_K_avx512(int64_t n, float *s, const void *w, const void
 void mbr_vec_dot_q4_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q5_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q6_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
+#define MBR_Q4_0_ROWS 4
+void mbr_vec_dot_rows_q4_0_q8_0_avx512(int64_t n, float *s, const void *w,
+				       size_t w_row_bytes, const void *x);
 void mbr_gemm_q8_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
 			       size_t w_row_bytes, const void *xp);

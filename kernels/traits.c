@@ -18,9 +18,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Reference entries: no batched products (gemm), batches use vec_dot. */
+/* Reference entries: no batched products (gemm) or several-row dots. */
 #define REF(type, dequantize, quantize, dot_type, dot, from_float) \
-	{ type, dequantize, quantize, dot_type, dot, from_float, NULL, NULL, NULL }
+	{ type, dequantize, quantize, dot_type, dot, from_float, NULL, NULL, NULL, NULL, 0 }
 
 static const struct mbr_kernel_traits ref_traits[] = {
 	REF(MBR_TYPE_F32, mbr_dequantize_row_f32, mbr_quantize_row_f32_ref,
@@ -94,7 +94,8 @@ static const struct mbr_kernel_traits avx512_patches[] = {
 	{ .type = MBR_TYPE_Q8_0, .vec_dot = mbr_vec_dot_q8_0_q8_0_avx512,
 	  GEMM_Q8_0(q8_0) },
 	{ .type = MBR_TYPE_Q4_0, .vec_dot = mbr_vec_dot_q4_0_q8_0_avx512,
-	  GEMM_Q8_0(q4_0) },
+	  GEMM_Q8_0(q4_0), .vec_dot_rows = mbr_vec_dot_rows_q4_0_q8_0_avx512,
+	  .dot_rows = MBR_Q4_0_ROWS },
 	{ .type = MBR_TYPE_Q4_1, .vec_dot = mbr_vec_dot_q4_1_q8_1_avx512 },
 	{ .type = MBR_TYPE_Q5_0, .vec_dot = mbr_vec_dot_q5_0_q8_0_avx512 },
 	{ .type = MBR_TYPE_Q5_1, .vec_dot = mbr_vec_dot_q5_1_q8_1_avx512 },
@@ -147,6 +148,8 @@ static void patch_table(struct mbr_kernel_traits *dst,
 		PATCH(gemm);
 		PATCH(gemm_pack);
 		PATCH(gemm_pack_size);
+		PATCH(vec_dot_rows);
+		PATCH(dot_rows);
 	}
 }
 #endif

@@ -257,7 +257,15 @@ static void rows_by_vec_dot(const struct matmul_task *m, int64_t r0, int64_t r1)
 		const unsigned char *xq = m->xq + (size_t)t * m->xq_row_bytes;
 		float *out = m->out + (size_t)t * w->rows;
 
-		for (int64_t r = r0; r < r1; r++)
+		int64_t r = r0;
+
+		/* a few rows per call where the kernels share work on xq */
+		if (m->wk->vec_dot_rows)
+			for (; r + m->wk->dot_rows <= r1; r += m->wk->dot_rows)
+				m->wk->vec_dot_rows(w->cols, &out[r],
+						    wdata + (size_t)r * w->row_bytes,
+						    w->row_bytes, xq);
+		for (; r < r1; r++)
 			m->wk->vec_dot(w->cols, &out[r],
 				       wdata + (size_t)r * w->row_bytes, xq);
 	}
@@ -279,7 +287,8 @@ static void rows_by_gemm(const struct matmul_task *m, int64_t r0, int64_t r1)
 	}
 }
 
-/* Thread ith's first row: a multiple of 4, which gemm tiles divide. */
+/* Thread ith's first row: a multiple of 4, which gemm tiles and the
+ * kernels' dot_rows divide. */
 static int64_t first_row(int64_t rows, int ith, int nth)
 {
 	return ith == nth ? rows : rows * ith / nth / 4 * 4;

@@ -36,10 +36,11 @@ size_t mbr_matmul_scratch_size(const struct mbr_matrix *w, int n);
  * out[t * w->rows + r] = (row r of w) . x[t * w->cols ...] for t < n, the
  * way ggml computes it: each activation row is first converted to the
  * weight type's dot-product partner (Q8_0, Q8_1, Q8_K, F16 or F32) into
- * scratch, then every output is one vec_dot; or, for a batch (n >= 2)
- * where the kernels have batched products, the rows are packed in groups
- * of MBR_GEMM_TOKENS and multiplied a tile at a time by gemm, which gives
- * the same bits. Threads split w by rows, so each weight row is read
+ * scratch, then every output is one vec_dot (or, where the kernels have
+ * them, a few rows at once by vec_dot_rows, the same bits); or, for a
+ * batch (n >= 2) where the kernels have batched products, the rows are
+ * packed in groups of MBR_GEMM_TOKENS and multiplied a tile at a time by
+ * gemm, which gives the same bits. Threads split w by rows, so each weight row is read
  * once for the whole batch.
  */
 void mbr_matmul(struct mbr_threadpool *tp, float *out,

@@ -268,6 +268,123 @@ void mbr_vec_dot_q5_1_q8_1_avx512(int64_t n, float *s, const void *w,
 	*s = sum_blocks(n, w, x, Q8_1_LAYOUT(block_q5_1), q5_1_block);
 }
 
+/*
+ * ---- Q4_0: several weight rows against one activation row
+ *
+ * A decode step dots every weight row with the same activation row, and
+ * the single-row dot reloads its codes, recomputes their offset term and
+ * reconverts their scales for each row. Here MBR_Q4_0_ROWS rows share
+ * them, and the activation is laid out once so that the integer work per
+ * row is cheaper: a vector holds elements 0..15 (or 16..31) of two
+ * blocks, which is how the weight nibbles of two blocks come apart with
+ * one shift, and its lanes reduce with half of reduce8's work. The
+ * offset is taken out after the reduction (integer: the same sums), and
+ * each row's float work is group8's, one multiply of the scales and one
+ * FMA per eight blocks, then hsum8: every output is bit for bit
+ * mbr_vec_dot_q4_0_q8_0_avx512's.
+ *
+ * R rows read side by side are R streams a row apart, which the hardware
+ * prefetcher follows worse than one row after another: from memory the
+ * kernel was slower than vec_dot without the prefetches below, which ask
+ * for the same place PREFETCH_ROWS rows (two calls) ahead. A prefetch
+ * past the matrix's end is harmless: it never faults.
+ */
+#define PREFETCH_ROWS (2 * MBR_Q4_0_ROWS)
+
+/* Lanes of blocks 2j (low 128 bits) and 2j + 1 (high) of p[j] summed
+ * into lane k for block k. */
+ALWAYS_INLINE __m256i reduce_pairs(const __m256i p[4])
+{
+	__m256i t0 = pair_sums(p[0], p[1]), t1 = pair_sums(p[2], p[3]);
+	/* blocks 0 2 4 6 in the low 128 bits, 1 3 5 7 in the high */
+	__m256i a = _mm256_add_epi32(_mm256_unpacklo_epi64(t0, t1),
+				     _mm256_unpackhi_epi64(t0, t1));
+
+	return _mm256_permutevar8x32_epi32(a, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* The codes of blocks k and k + 1 (k alone when !both): elements 0..15
+ * of both in lo, k's in the low 128 bits, 16..31 in hi. */
+ALWAYS_INLINE void nibble_pair(const struct block_q4_0 *a, int both,
+			       __m256i *lo, __m256i *hi)
+{
+	__m128i q0 = _mm_loadu_si128((const __m128i *)a[0].qs);
+	__m256i v = both ? _mm256_inserti128_si256(_mm256_castsi128_si256(q0),
+				_mm_loadu_si128((const __m128i *)a[1].qs), 1) :
+		    _mm256_zextsi128_si256(q0);
+
+	*lo = _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+	*hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
+}
+
+ALWAYS_INLINE void q4_0_group_rows(int R, int64_t i, int count, const uint8_t *w,
+				   size_t w_row_bytes, const struct block_q8_0 *x,
+				   __m256 acc[])
+{
+	const struct block_q8_0 *xb = x + i;
+	const __m256i eight = _mm256_set1_epi8(8), zero = _mm256_setzero_si256();
+	__m256 dx = halves8(xb, sizeof(*xb), offsetof(struct block_q8_0, d), count);
+	/* blocks 2j and 2j + 1: first halves in ylo[j], second in yhi[j] */
+	__m256i ylo[4], yhi[4], off[4], offsum;
+
+#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++) {
+		__m256i a = 2 * j < count ? load32(xb[2 * j].qs) : zero;
+		__m256i b = 2 * j + 1 < count ? load32(xb[2 * j + 1].qs) : zero;
+
+		ylo[j] = _mm256_permute2x128_si256(a, b, 0x20);
+		yhi[j] = _mm256_permute2x128_si256(a, b, 0x31);
+		off[j] = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(zero, eight, ylo[j]),
+					     eight, yhi[j]);
+	}
+	offsum = reduce_pairs(off);
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++) {
+		const struct block_q4_0 *a = (const struct block_q4_0 *)
+			(w + r * w_row_bytes) + i;
+		__m256i p[4], lo, hi;
+		__m256 d;
+
+		/* eight blocks span 144 bytes: three cache lines */
+		for (int c = 0; c < 3; c++)
+			_mm_prefetch((const char *)a + PREFETCH_ROWS * w_row_bytes + 64 * c,
+				     _MM_HINT_T0);
+
+#pragma GCC unroll 4
+		for (int j = 0; j < 4; j++) {
+			p[j] = zero;
+			if (2 * j >= count)
+				continue;
+			nibble_pair(a + 2 * j, 2 * j + 1 < count, &lo, &hi);
+			p[j] = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(zero, lo, ylo[j]),
+						   hi, yhi[j]);
+		}
+		d = _mm256_mul_ps(halves8(a, sizeof(*a), offsetof(struct block_q4_0, d), count),
+				  dx);
+		acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(reduce_pairs(p),
+								offsum)), acc[r]);
+	}
+}
+
+void mbr_vec_dot_rows_q4_0_q8_0_avx512(int64_t n, float *s, const void *w,
+				       size_t w_row_bytes, const void *x)
+{
+	enum { R = MBR_Q4_0_ROWS };
+	__m256 acc[R];
+	int64_t nb = n / 32, i = 0;
+
+	assert(n % 32 == 0);
+	for (int r = 0; r < R; r++)
+		acc[r] = _mm256_setzero_ps();
+	for (; i + 8 <= nb; i += 8)
+		q4_0_group_rows(R, i, 8, w, w_row_bytes, x, acc);
+	if (i < nb)
+		q4_0_group_rows(R, i, (int)(nb - i), w, w_row_bytes, x, acc);
+	/* sum_blocks adds its (zero) mins before the sum: -0 becomes +0 */
+	for (int r = 0; r < R; r++)
+		s[r] = hsum8(_mm256_add_ps(acc[r], _mm256_setzero_ps()));
+}
+
 /* ---- K-quants: as with AVX2, but vpdpwssd adds the scaled pair sums */
 
 ALWAYS_INLINE __m256 fma_block(float d, __m256i isum, __m256 acc)

@@ -14,6 +14,10 @@
  * largest difference between the sets' outputs relative to the largest
  * output.
  *
+ * For the types whose best set dots several rows per call (vec_dot_rows),
+ * it then times that set's vec_dot against its vec_dot_rows over the same
+ * pool; "same" counts the outputs that are bit for bit equal.
+ *
  * Then, for the types whose best set has batched products (gemm), it
  * times a prompt batch of --batch tokens (default 64) against 256 rows
  * of the matrix, single-threaded and from cache, as mbr_matmul runs it:
@@ -106,6 +110,8 @@ static void fill_weights(int type, unsigned char *w, size_t bytes)
 
 struct pass {
 	mbr_vec_dot_fn dot;
+	mbr_vec_dot_rows_fn rows;	/* NULL: vec_dot row by row */
+	int dot_rows;
 	const unsigned char *pool;
 	const void *x;
 	size_t row_bytes, matrix, copies;
@@ -121,7 +127,13 @@ static void *run_rows(void *arg)
 	for (size_t c = 0; c < p->copies; c++) {
 		const unsigned char *w = p->pool + c * p->matrix;
 
-		for (int64_t r = p->first; r < p->last; r++)
+		int64_t r = p->first;
+
+		if (p->rows)
+			for (; r + p->dot_rows <= p->last; r += p->dot_rows)
+				p->rows(p->cols, &p->out[r], w + r * p->row_bytes,
+					p->row_bytes, p->x);
+		for (; r < p->last; r++)
 			p->dot(p->cols, &p->out[r], w + r * p->row_bytes, p->x);
 	}
 	return NULL;
@@ -164,12 +176,17 @@ struct opts {
 	const char *type;
 };
 
-/* Seconds per matrix of one kernel set: the best of a few pool passes. */
-static double best_pass(mbr_vec_dot_fn dot, const unsigned char *pool, size_t matrix,
-			size_t copies, const void *x, float *out, const struct opts *o)
+/*
+ * Seconds per matrix of one kernel set: the best of a few pool passes.
+ * With several-row dots (rows) each thread's rows go a few at a time.
+ */
+static double best_pass(mbr_vec_dot_fn dot, const struct mbr_kernel_traits *rows,
+			const unsigned char *pool, size_t matrix, size_t copies,
+			const void *x, float *out, const struct opts *o)
 {
-	struct pass p = { dot, pool, x, matrix / o->rows, matrix, copies,
-			  o->cols, 0, 0, out };
+	struct pass p = { dot, rows ? rows->vec_dot_rows : NULL,
+			  rows ? rows->dot_rows : 0, pool, x, matrix / o->rows,
+			  matrix, copies, o->cols, 0, 0, out };
 	double best = 1e30, start = now();
 
 	for (int i = 0; i < 2 || now() - start < o->seconds; i++) {
@@ -211,9 +228,9 @@ static int bench_one(int type, const struct opts *o)
 		xt->from_float(x, xq, o->cols);
 		t_conv = fmin(t_conv, now() - t0);
 	}
-	t_ref = best_pass(ref->vec_dot, pool, matrix, copies, xq, out_ref, o);
+	t_ref = best_pass(ref->vec_dot, NULL, pool, matrix, copies, xq, out_ref, o);
 	if (vec) {
-		t_vec = best_pass(vec->vec_dot, pool, matrix, copies, xq, out_vec, o);
+		t_vec = best_pass(vec->vec_dot, NULL, pool, matrix, copies, xq, out_vec, o);
 		for (int64_t r = 0; r < o->rows; r++) {
 			agree = fmax(agree, fabs((double)out_vec[r] - out_ref[r]));
 			top = fmax(top, fabs(out_ref[r]));
@@ -227,6 +244,43 @@ static int bench_one(int type, const struct opts *o)
 	else
 		printf(" %10s %8s %8s %8s\n", "-", "-", "-", "-");
 	free(pool), free(x), free(xq), free(out_ref), free(out_vec);
+	return 0;
+}
+
+/* The best set's vec_dot against its vec_dot_rows over the same pool. */
+static int bench_rows(int type, const struct opts *o)
+{
+	const struct mbr_kernel_traits *t = mbr_kernel_traits(type);
+	size_t matrix = mbr_row_size(type, o->cols) * o->rows;
+	size_t copies = matrix >= o->pool_bytes ? 1 :
+			(o->pool_bytes + matrix - 1) / matrix;
+	unsigned char *pool = malloc(copies * matrix);
+	float *x = malloc(o->cols * sizeof(float));
+	void *xq = malloc(mbr_row_size(t->vec_dot_type, o->cols));
+	float *a = calloc(o->rows, sizeof(float)), *b = calloc(o->rows, sizeof(float));
+	double t_dot, t_rows;
+	int same = 0;
+
+	if (!pool || !x || !xq || !a || !b) {
+		fprintf(stderr, "bench-kernels: out of memory for %s\n", mbr_type_get(type)->name);
+		free(pool), free(x), free(xq), free(a), free(b);
+		return 1;
+	}
+	fill_weights(type, pool, matrix);
+	for (size_t c = 1; c < copies; c++)
+		memcpy(pool + c * matrix, pool, matrix);
+	for (int64_t i = 0; i < o->cols; i++)
+		x[i] = rng_float();
+	mbr_kernel_traits(t->vec_dot_type)->from_float(x, xq, o->cols);
+	t_dot = best_pass(t->vec_dot, NULL, pool, matrix, copies, xq, a, o);
+	t_rows = best_pass(t->vec_dot, t, pool, matrix, copies, xq, b, o);
+	for (int64_t r = 0; r < o->rows; r++)
+		same += !memcmp(&a[r], &b[r], sizeof(a[r]));
+	printf("%-5s %4d %10.1f %8.2f %10.1f %8.2f %7.2fx %6d/%lld\n",
+	       mbr_type_get(type)->name, t->dot_rows, t_dot * 1e9 / o->rows,
+	       matrix / t_dot * 1e-9, t_rows * 1e9 / o->rows, matrix / t_rows * 1e-9,
+	       t_dot / t_rows, same, (long long)o->rows);
+	free(pool), free(x), free(xq), free(a), free(b);
 	return 0;
 }
 
@@ -352,6 +406,7 @@ int cmd__bench_kernels(int argc, const char **argv)
 	printf("# %lld x %lld weights, %d thread%s, kernels in use: %s; best pass "
 	       "over a %zu MiB pool of copies\n", (long long)o.rows,
 	       (long long)o.cols, o.threads, o.threads > 1 ? "s" : "",
+	       mbr_kernel_isa() == MBR_KERNELS_AVX512 ? "avx512" :
 	       mbr_kernel_isa() == MBR_KERNELS_AVX2 ? "avx2" : "ref", o.pool_bytes >> 20);
 	printf("%-5s %9s %9s %10s %8s %10s %8s %8s %8s\n", "type", "row B",
 	       "x conv ns", "ref ns/row", "ref GB/s", "avx2 ns/row", "GB/s",
@@ -362,6 +417,17 @@ int cmd__bench_kernels(int argc, const char **argv)
 		if (o.type && strcmp(o.type, ti->name))
 			continue;
 		status |= bench_one(bench_types[i], &o);
+	}
+	printf("# several rows per call against the set's vec_dot, same pool\n");
+	printf("%-5s %4s %10s %8s %10s %8s %8s %s\n", "type", "rows", "dot ns/row",
+	       "GB/s", "rows ns/row", "GB/s", "speedup", "same");
+	for (size_t i = 0; i < sizeof(bench_types) / sizeof(bench_types[0]); i++) {
+		const struct mbr_type_info *ti = mbr_type_get(bench_types[i]);
+
+		if ((o.type && strcmp(o.type, ti->name)) ||
+		    !mbr_kernel_traits(bench_types[i])->vec_dot_rows)
+			continue;
+		status |= bench_rows(bench_types[i], &o);
 	}
 	printf("# a batch of %d tokens against %d rows, one thread, from cache\n",
 	       batch, BATCH_ROWS);

@@ -3,9 +3,11 @@
  * for: every output of gemm must equal, bit for bit, the same set's
  * vec_dot of that weight row and token, for ragged row counts, partial
  * token groups and rows with tails, and nothing outside the tile may be
- * written.
+ * written. The several-row dots (vec_dot_rows) are held to the same
+ * rule: each of their outputs is the set's vec_dot of that row.
  */
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 #include "unit.h"
 #include "kernels.h"
@@ -144,9 +146,73 @@ static void test_gemm__traits(void)
 		UT_EQ_INT(each_gemm(complete), 3);
 }
 
+/* One vec_dot_rows call against vec_dot; the number of outputs that
+ * differ in any bit (memcmp: a -0 for a +0 counts). */
+static int check_rows(const struct mbr_kernel_traits *t, int64_t n)
+{
+	const struct mbr_kernel_traits *xt = mbr_kernel_traits(t->vec_dot_type);
+	size_t wrow = mbr_row_size(t->type, n), xrow = mbr_row_size(xt->type, n);
+	int rows = t->dot_rows, bad = 0;
+	/* exact sizes, so that ASan sees any read past the operands */
+	unsigned char *w = malloc(wrow * rows), *x = malloc(xrow);
+	float *out = malloc((size_t)(rows + 1) * sizeof(*out));
+
+	if (!w || !x || !out) {
+		free(w), free(x), free(out);
+		return -1;
+	}
+	fill(t, xt, n, rows, 1, w, x);
+	out[rows] = SENTINEL;
+	t->vec_dot_rows(n, out, w, wrow, x);
+	for (int r = 0; r < rows; r++) {
+		float want;
+
+		t->vec_dot(n, &want, w + r * wrow, x);
+		if (memcmp(&out[r], &want, sizeof(want))) {
+			if (!bad)
+				printf("# %s n=%lld row %d of %d: %.9g, want %.9g\n",
+				       mbr_type_get(t->type)->name, (long long)n, r,
+				       rows, out[r], want);
+			bad++;
+		}
+	}
+	bad += out[rows] != SENTINEL;
+	free(w), free(x), free(out);
+	return bad;
+}
+
+static void test_gemm__rows_match_vec_dot(void)
+{
+	/* one block; a group of eight and five over (odd: a lone block in
+	 * the last pair); 64 groups; a group and one block */
+	static const int64_t cols[] = { 32, 13 * 32, 64 * 32 * 8, 9 * 32 };
+	int seen = 0;
+
+	for (int isa = MBR_KERNELS_REF; isa <= MBR_KERNELS_AVX512; isa++)
+		for (int type = 0; type <= MBR_TYPE_MXFP4; type++) {
+			const struct mbr_kernel_traits *t = mbr_kernel_traits_isa(type, isa);
+
+			if (!t || !t->vec_dot_rows)
+				continue;
+			seen++;
+			UT_CHECK(t->dot_rows >= 2 && 64 % t->dot_rows == 0);
+			for (size_t c = 0; c < MBR_ARRAY_SIZE(cols); c++)
+				for (int rep = 0; rep < 4; rep++)
+					UT_EQ_INT(check_rows(t, cols[c]), 0);
+		}
+	/* the reference set has none; AVX-512 has Q4_0's */
+	UT_CHECK(!mbr_kernel_traits_isa(MBR_TYPE_Q4_0, MBR_KERNELS_REF)->vec_dot_rows);
+	if (mbr_kernel_traits_isa(MBR_TYPE_Q4_0, MBR_KERNELS_AVX512))
+		UT_CHECK(seen >= 1 &&
+			 mbr_kernel_traits_isa(MBR_TYPE_Q4_0, MBR_KERNELS_AVX512)->vec_dot_rows);
+	else
+		printf("# no set with several-row dots on this CPU\n");
+}
+
 static const struct unit_test tests[] = {
 	UT(test_gemm__traits),
 	UT(test_gemm__matches_vec_dot),
+	UT(test_gemm__rows_match_vec_dot),
 	{ 0 }
 };
 
