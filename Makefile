@@ -1,6 +1,7 @@
 # mbr - the only build entry.  make | make test | make test SANITIZE=1 | make demo | make deps
 PKGS = libgit2 libarchive libzstd openssl libcurl jansson
-DEB_PKGS = libgit2-dev libarchive-dev libzstd-dev libssl-dev libcurl4-openssl-dev libjansson-dev pkg-config
+DEB_PKGS = libgit2-dev libarchive-dev libzstd-dev libssl-dev libcurl4-openssl-dev libjansson-dev pkg-config \
+	   python3 bc zstd git
 
 CC ?= cc
 OPT ?= -O2
@@ -41,7 +42,7 @@ check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps'" >&2; exit 1; }
 
 deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null || { \
+	@{ pkg-config --exists $(PKGS) && command -v python3 && command -v bc && command -v zstd; } >/dev/null 2>&1 || { \
 	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS) build-essential; }
 

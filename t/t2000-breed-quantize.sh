@@ -104,7 +104,7 @@ test_expect_success 'into an existing model: its head first, then the source' '
 
 # Python's struct packs a half with IEEE round-to-nearest-even, as ggml
 # converts F32 to F16: an independent implementation of the conversion.
-test_expect_success 'F16: the matrices are the F32 values rounded to half' '
+test_expect_success PYTHON 'F16: the matrices are the F32 values rounded to half' '
 	mbr -C reg breed quantize tiny-f32 --type F16 &&
 	mbr -C reg ls-tensors tiny-f32-f16 >t &&
 	test $(grep -c " F16 " t) = 16 && test $(grep -c " F32 " t) = 5 &&
@@ -114,7 +114,7 @@ test_expect_success 'F16: the matrices are the F32 values rounded to half' '
 	cmp expect.bin actual.bin
 '
 
-test_expect_success 'F16 back to F32: the source within half precision' '
+test_expect_success PYTHON 'F16 back to F32: the source within half precision' '
 	mbr -C reg breed quantize tiny-f32-f16 --type F32 --name back &&
 	mbr -C reg diff --json tiny-f32 back >diff.json &&
 	grep -A3 "\"metadata\"" diff.json | grep "general.quantization_version" &&
@@ -122,7 +122,7 @@ test_expect_success 'F16 back to F32: the source within half precision' '
 '
 
 # ggml_fp32_to_bf16: round to nearest even on the upper 16 bits.
-test_expect_success 'BF16: the F32 values rounded to bfloat16' '
+test_expect_success PYTHON 'BF16: the F32 values rounded to bfloat16' '
 	mbr -C reg breed quantize tiny-f32 --type BF16 &&
 	python3 -c "import struct,sys; d=open(\"f32.bin\",\"rb\").read(); u=struct.unpack(\"<%dI\" % (len(d)//4), d); sys.stdout.buffer.write(struct.pack(\"<%dH\" % len(u), *[(x + 0x7fff + ((x >> 16) & 1)) >> 16 for x in u]))" >expect.bin &&
 	mbr -C reg cat-object $(tensor_id tiny-f32-bf16 blk.0.attn_k.weight) >actual.bin &&
@@ -130,7 +130,7 @@ test_expect_success 'BF16: the F32 values rounded to bfloat16' '
 	mbr -C reg show --json tiny-f32-bf16 | grep -A2 "\"general.file_type\"" | grep "\"value\": 32"
 '
 
-test_expect_success 'a quantized source is dequantized and requantized, and says so' '
+test_expect_success PYTHON 'a quantized source is dequantized and requantized, and says so' '
 	mbr -C reg breed quantize tiny-f32-q8_0 --type Q4_0 --name requant &&
 	lineage show requant:operator.json >op.json &&
 	grep -A2 "\"requantized_from\"" op.json | grep "\"Q8_0\"" &&

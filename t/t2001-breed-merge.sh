@@ -43,7 +43,7 @@ test_expect_success 'linear 0.5/0.5 is the mean: rel_l2 1/sqrt(2) from each inpu
 	done
 '
 
-test_expect_success 'the mean, value for value (python over the stored tensors)' '
+test_expect_success PYTHON 'the mean, value for value (python over the stored tensors)' '
 	id () { mbr -C reg ls-tensors "$1" | awk "\$4 == \"blk.0.attn_k.weight\" { print \$1 }"; } &&
 	mbr -C reg cat-object $(id a) >a.bin &&
 	mbr -C reg cat-object $(id b) >b.bin &&
@@ -57,7 +57,7 @@ assert all(abs((x + y) / 2 - z) <= 1e-6 * max(1, abs(z)) for x, y, z in zip(a, b
 "
 '
 
-test_expect_success 'the merge commit has both inputs as parents, and the operator' '
+test_expect_success PYTHON 'the merge commit has both inputs as parents, and the operator' '
 	printf "%s %s\n" $(lineage rev-parse a) $(lineage rev-parse b) >expect &&
 	lineage log -1 --format=%P ab >actual &&
 	test_cmp expect actual &&

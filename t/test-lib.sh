@@ -48,6 +48,7 @@ test_have_prereq () {
 	EXPENSIVE) test -n "$MBR_TEST_EXPENSIVE" ;;
 	AVX2) grep -qw avx2 /proc/cpuinfo 2>/dev/null ;;
 	ZSTD) true ;;
+	PYTHON) command -v python3 >/dev/null ;;
 	*) false ;;
 	esac
 }
