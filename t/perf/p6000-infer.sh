@@ -13,8 +13,10 @@
 set -eu
 cd "$(dirname "$0")"
 src=$(cd ../.. && pwd)
-: "${LLAMA_BIN:?set LLAMA_BIN to a directory holding llama-bench}"
-: "${MODELS:?set MODELS to the directory of tinyllama-*.gguf}"
+if test -z "${LLAMA_BIN:-}" || test -z "${MODELS:-}"; then
+	echo "skipped: set LLAMA_BIN (a llama.cpp build's bin/) and MODELS (tinyllama-*.gguf)"
+	exit 0
+fi
 THREADS=${THREADS:-2}
 REPS=${REPS:-3}
 
