@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "builtin.h"
 #include "parse-options.h"
 #include "mbr/error.h"
@@ -61,8 +62,35 @@ static void remove_column(struct log_ctx *ctx, int c)
 	ctx->n_columns--;
 }
 
+/* End the line being built in sb, without trailing blanks. */
+static void strbuf_rtrim_line(struct strbuf *sb)
+{
+	while (sb->len && sb->buf[sb->len - 1] == ' ')
+		strbuf_setlen(sb, sb->len - 1);
+	strbuf_addch(sb, '\n');
+}
+
+/*
+ * Columns right of c that wait for the same commit (descendants that
+ * forked from it) close before it is drawn: "|/" lines fold each one back
+ * into the column on its left, as git log --graph draws a fork.
+ */
+static void graph_fold(struct log_ctx *ctx, int c, const char *id, struct strbuf *pre)
+{
+	for (int j = ctx->n_columns - 1; j > c; j--) {
+		if (strcmp(ctx->columns[j], id))
+			continue;
+		for (int i = 0; i < ctx->n_columns; i++)
+			strbuf_addstr(pre, i < j - 1 ? "| " : i == j - 1 ? "|" :
+				      i == j ? "/" : " /");
+		strbuf_rtrim_line(pre);
+		remove_column(ctx, j);
+	}
+}
+
 /* Print this commit's graph prefix and move the columns on to its parents. */
-static void graph_step(struct log_ctx *ctx, const struct mbr_commit_info *info, struct strbuf *pfx)
+static void graph_step(struct log_ctx *ctx, const struct mbr_commit_info *info,
+		       struct strbuf *pre, struct strbuf *pfx)
 {
 	int c = column_of(ctx, info->id), dup;
 
@@ -70,9 +98,11 @@ static void graph_step(struct log_ctx *ctx, const struct mbr_commit_info *info, 
 		c = ctx->n_columns++;
 		strcpy(ctx->columns[c], info->id);
 	}
+	if (c >= 0)
+		graph_fold(ctx, c, info->id, pre);
 	for (int i = 0; i < ctx->n_columns; i++)
 		strbuf_addstr(pfx, i == c ? "* " : "| ");
-	/* other columns waiting for this same commit close here */
+	/* a column left of c waiting for this commit closes here too */
 	while ((dup = column_of(ctx, info->id)) >= 0 && dup != c) {
 		remove_column(ctx, dup);
 		if (dup < c)
@@ -96,15 +126,32 @@ static void graph_padding(struct log_ctx *ctx, struct strbuf *pfx)
 		strbuf_addstr(pfx, "| ");
 }
 
+/* git's default date format, in the committer's own time zone. */
+static const char *format_date(char *buf, size_t len, const struct mbr_commit_info *info)
+{
+	time_t local = (time_t)(info->time + 60 * (int64_t)info->time_offset);
+	int off = info->time_offset < 0 ? -info->time_offset : info->time_offset;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&local, &tm);
+	n = strftime(buf, len, "%a %b %e %H:%M:%S %Y", &tm);
+	snprintf(buf + n, len - n, " %c%02d%02d", info->time_offset < 0 ? '-' : '+',
+		 off / 60, off % 60);
+	return buf;
+}
+
 static void print_commit(struct log_ctx *ctx, const struct mbr_commit_info *info)
 {
-	struct strbuf pfx = STRBUF_INIT, pad = STRBUF_INIT;
+	struct strbuf pre = STRBUF_INIT, pfx = STRBUF_INIT, pad = STRBUF_INIT;
+	char date[64];
 	const char *dec = json_string_value(json_object_get(ctx->decorations, info->id));
 	size_t subject = strcspn(info->message, "\n");
 
 	if (ctx->graph) {
-		graph_step(ctx, info, &pfx);
+		graph_step(ctx, info, &pre, &pfx);
 		graph_padding(ctx, &pad);
+		fputs(pre.buf, stdout);
 	}
 	if (ctx->oneline) {
 		printf("%s%.*s%s%s%s %.*s\n", pfx.buf, SHORT_ID_LEN, info->id, dec ? " (" : "",
@@ -120,9 +167,8 @@ static void print_commit(struct log_ctx *ctx, const struct mbr_commit_info *info
 				printf(" %.*s", SHORT_ID_LEN, info->parents[i]);
 			putchar('\n');
 		}
-		printf("%sAuthor: %s <%s>\n%sDate:   %lld %+05d\n%s\n", pad.buf, info->author_name,
-		       info->author_email, pad.buf, (long long)info->time,
-		       info->time_offset / 60 * 100 + info->time_offset % 60, pad.buf);
+		printf("%sAuthor: %s <%s>\n%sDate:   %s\n%s\n", pad.buf, info->author_name,
+		       info->author_email, pad.buf, format_date(date, sizeof(date), info), pad.buf);
 		while (*line) {
 			size_t len = strcspn(line, "\n");
 
@@ -131,6 +177,7 @@ static void print_commit(struct log_ctx *ctx, const struct mbr_commit_info *info
 		}
 		printf("%s\n", pad.buf);
 	}
+	strbuf_release(&pre);
 	strbuf_release(&pfx);
 	strbuf_release(&pad);
 }

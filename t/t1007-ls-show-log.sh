@@ -78,6 +78,22 @@ test_expect_success 'log --oneline --graph over all models' '
 	grep "^\* $(cut -c1-12 c3) (small) add small-f16.gguf" g
 '
 
+test_expect_success 'log dates read as git log prints them' '
+	mbr -C reg log tiny | grep "^Date:" >ours &&
+	git --git-dir=reg/.mbr/lineage.git log tiny | grep "^Date:" >theirs &&
+	test_cmp theirs ours
+'
+
+test_expect_success 'log --graph folds forks back into their parent like git' '
+	mbr -C reg breed quantize tiny~1 --type Q4_0 --name fork-a &&
+	mbr -C reg breed quantize tiny~1 --type Q5_0 --name fork-b &&
+	mbr -C reg log --graph --oneline >g &&
+	cat g &&
+	grep -x "|/" g &&
+	test $(grep -c " quantize tiny~1 to Q[45]_0\$" g) = 2 &&
+	tail -n 1 g | grep "^\* $(cut -c1-12 c1) (tags/v1) add tiny-f32.gguf"
+'
+
 test_expect_success 'log --json' '
 	mbr -C reg log --json tiny >log.json &&
 	grep "\"commit\": \"$(cat c2)\"" log.json &&
