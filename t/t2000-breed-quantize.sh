@@ -2,18 +2,6 @@
 test_description='mbr breed quantize: llama-quantize results as versions with lineage'
 . ./test-lib.sh
 
-lineage () {
-	git --git-dir=reg/.mbr/lineage.git "$@"
-}
-
-# expect_code N CMD...: CMD exits with status N.
-expect_code () {
-	local want=$1
-	shift
-	"$@"
-	test $? = $want
-}
-
 # The object id of tensor $2 in version $1.
 tensor_id () {
 	mbr -C reg ls-tensors "$1" | awk -v t="$2" '$4 == t { print $1 }'

@@ -2,18 +2,6 @@
 test_description='mbr breed merge: mergekit methods on stored versions, with lineage'
 . ./test-lib.sh
 
-lineage () {
-	git --git-dir=reg/.mbr/lineage.git "$@"
-}
-
-# expect_code N CMD...: CMD exits with status N.
-expect_code () {
-	local want=$1
-	shift
-	"$@"
-	test $? = $want
-}
-
 # mk FILE TYPE SEED [DIM]: a small random llama model
 mk () {
 	test-tool mkmodel -o "$1" --vocab "$FIXTURES/vocab/ggml-vocab-llama-spm.gguf" \

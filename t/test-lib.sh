@@ -87,6 +87,19 @@ patch_bytes () {
 	printf "$(echo "$3" | sed 's/\(..\)/\\x\1/g')" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
+# lineage GIT-ARGS...: plain git on the lineage of the registry in reg/
+lineage () {
+	git --git-dir=reg/.mbr/lineage.git "$@"
+}
+
+# expect_code N CMD...: CMD exits with status N.
+expect_code () {
+	local want=$1
+	shift
+	"$@"
+	test $? = $want
+}
+
 # How many objects the registry in DIR (default: reg) holds.
 object_count () {
 	find "${1:-reg}/.mbr/objects" -path "${1:-reg}/.mbr/objects/tmp" -prune -o -type f -print | wc -l

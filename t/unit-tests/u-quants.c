@@ -4,22 +4,6 @@
 #include "quants.h"
 #include "mbr/types.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* uniform in [-1, 1) */
-static float rng_float(void)
-{
-	return (float)((double)(rng_next() >> 40) / (double)(1 << 23) - 1.0);
-}
 
 static int same_float(float a, float b)
 {
@@ -90,7 +74,7 @@ static void test_quants__fp16_matches_compiler(void)
 
 	for (int i = 0; i < 2000000; i++) {
 		/* exponents 96..159 cover underflow, all halves and overflow */
-		uint32_t bits = (uint32_t)rng_next();
+		uint32_t bits = (uint32_t)ut_rng_next();
 		float f;
 		_Float16 x;
 		uint16_t want;
@@ -339,7 +323,7 @@ static void test_quants__roundtrip_error(void)
 	static unsigned char q[N * 2];
 
 	for (int i = 0; i < N; i++)
-		x[i] = rng_float() * (1 + i / 512);
+		x[i] = ut_rng_float() * (1 + i / 512);
 	for (size_t c = 0; c < MBR_ARRAY_SIZE(cases); c++) {
 		const struct mbr_kernel_traits *k = mbr_kernel_traits(cases[c].type);
 		double worst = 0;
@@ -410,9 +394,9 @@ static void test_quants__avx2_matches_ref(void)
 	UT_CHECK(!memcmp(a + 0x7bf0, b, 13 * sizeof(float)));
 
 	for (int i = 0; i < NB; i++) {
-		blocks[i].d = (mbr_half)(rng_next() & 0x7bff);	/* finite */
+		blocks[i].d = (mbr_half)(ut_rng_next() & 0x7bff);	/* finite */
 		for (int j = 0; j < QK8_0; j++)
-			blocks[i].qs[j] = (int8_t)rng_next();
+			blocks[i].qs[j] = (int8_t)ut_rng_next();
 	}
 	mbr_dequantize_row_q8_0(blocks, a, NB * QK8_0);
 	mbr_dequantize_row_q8_0_avx2(blocks, b, NB * QK8_0);

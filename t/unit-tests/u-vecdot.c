@@ -2,27 +2,12 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#define UT_RNG_SEED 0x2545f4914f6cdd1dull
 #include "unit.h"
 #include "kernels.h"
 #include "quants.h"
 #include "mbr/types.h"
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* uniform in [-1, 1) */
-static float rng_float(void)
-{
-	return (float)((double)(rng_next() >> 40) / (double)(1 << 23) - 1.0);
-}
 
 static const int weight_types[] = {
 	MBR_TYPE_F32, MBR_TYPE_F16, MBR_TYPE_BF16, MBR_TYPE_Q4_0, MBR_TYPE_Q4_1,
@@ -37,7 +22,7 @@ enum { N = 17 * QK_K };
 static void random_activations(float *x, int n)
 {
 	for (int i = 0; i < n; i++)
-		x[i] = rng_float() * (float)(1 + (i / 32) % 7) * 0.5f;
+		x[i] = ut_rng_float() * (float)(1 + (i / 32) % 7) * 0.5f;
 }
 
 static void put_half(unsigned char *p, float f)
@@ -59,7 +44,7 @@ static void random_k_blocks(int type, unsigned char *w, int n)
 	int has_dmin = 1;
 
 	for (size_t i = 0; i < mbr_row_size(type, n); i++)
-		w[i] = (unsigned char)rng_next();
+		w[i] = (unsigned char)ut_rng_next();
 	switch (type) {
 	case MBR_TYPE_Q2_K: d_at = offsetof(struct block_q2_K, d); break;
 	case MBR_TYPE_Q3_K: d_at = offsetof(struct block_q3_K, d); has_dmin = 0; break;
@@ -67,9 +52,9 @@ static void random_k_blocks(int type, unsigned char *w, int n)
 	default: d_at = 0; break;	/* Q4_K, Q5_K: d, dmin first */
 	}
 	for (int b = 0; b < n / QK_K; b++, w += ti->block_bytes) {
-		put_half(w + d_at, 0.001f + 0.01f * fabsf(rng_float()));
+		put_half(w + d_at, 0.001f + 0.01f * fabsf(ut_rng_float()));
 		if (has_dmin)
-			put_half(w + d_at + 2, 0.01f * fabsf(rng_float()));
+			put_half(w + d_at + 2, 0.01f * fabsf(ut_rng_float()));
 	}
 }
 
@@ -84,7 +69,7 @@ static void random_weights(int type, unsigned char *w, int n)
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		f[i] = rng_float() * (float)(1 + i % 5);
+		f[i] = ut_rng_float() * (float)(1 + i % 5);
 	t->quantize(f, w, n);
 }
 

@@ -12,10 +12,35 @@
 #ifndef MBR_UNIT_H
 #define MBR_UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mbr/error.h"
+
+/*
+ * A reproducible random stream (splitmix64) for test data; a test file
+ * may choose its seed by defining UT_RNG_SEED before including this.
+ */
+#ifndef UT_RNG_SEED
+#define UT_RNG_SEED 0x9e3779b97f4a7c15ull
+#endif
+static uint64_t ut_rng_state = UT_RNG_SEED;
+
+static inline uint64_t ut_rng_next(void)
+{
+	uint64_t z = (ut_rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* uniform in [-1, 1) */
+static inline float ut_rng_float(void)
+{
+	return (float)((double)(ut_rng_next() >> 40) / (double)(1 << 23) - 1.0);
+}
 
 struct unit_test {
 	const char *name;
