@@ -204,6 +204,15 @@ void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 void mbr_gemm_pack_f16_avx512(int64_t n, int tokens, void *dst, const void *x,
 			      size_t x_row_bytes);
 size_t mbr_gemm_pack_size_f16_avx512(int64_t n);
+void mbr_gemm_q4_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
+			       size_t out_stride, const void *w,
+			       size_t w_row_bytes, const void *xp);
+void mbr_gemm_q6_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
+			       size_t out_stride, const void *w,
+			       size_t w_row_bytes, const void *xp);
+void mbr_gemm_pack_q8_K_avx512(int64_t n, int tokens, void *dst,
+			       const void *x, size_t x_row_bytes);
+size_t mbr_gemm_pack_size_q8_K_avx512(int64_t n);
 #endif
 
 #endif

@@ -84,6 +84,9 @@ static const struct mbr_kernel_traits avx2_patches[] = {
 #define GEMM_Q8_0(t) .gemm = mbr_gemm_##t##_q8_0_avx512, \
 	.gemm_pack = mbr_gemm_pack_q8_0_avx512, \
 	.gemm_pack_size = mbr_gemm_pack_size_q8_0_avx512
+#define GEMM_Q8_K(t) .gemm = mbr_gemm_##t##_q8_K_avx512, \
+	.gemm_pack = mbr_gemm_pack_q8_K_avx512, \
+	.gemm_pack_size = mbr_gemm_pack_size_q8_K_avx512
 
 /* What AVX-512 VNNI replaces on top of AVX2, and the batched products,
  * which mirror this set's dots (F16's is still AVX2's). */
@@ -101,9 +104,11 @@ static const struct mbr_kernel_traits avx512_patches[] = {
 	{ .type = MBR_TYPE_Q5_1, .vec_dot = mbr_vec_dot_q5_1_q8_1_avx512 },
 	{ .type = MBR_TYPE_Q2_K, .vec_dot = mbr_vec_dot_q2_K_q8_K_avx512 },
 	{ .type = MBR_TYPE_Q3_K, .vec_dot = mbr_vec_dot_q3_K_q8_K_avx512 },
-	{ .type = MBR_TYPE_Q4_K, .vec_dot = mbr_vec_dot_q4_K_q8_K_avx512 },
+	{ .type = MBR_TYPE_Q4_K, .vec_dot = mbr_vec_dot_q4_K_q8_K_avx512,
+	  GEMM_Q8_K(q4_K) },
 	{ .type = MBR_TYPE_Q5_K, .vec_dot = mbr_vec_dot_q5_K_q8_K_avx512 },
-	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx512 },
+	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx512,
+	  GEMM_Q8_K(q6_K) },
 };
 
 static struct mbr_kernel_traits avx2_traits[ARRAY_SIZE(ref_traits)];

@@ -24,6 +24,9 @@
  * and finishes each output with the dot's own reduction and double tail.
  * The packed group holds the tokens as floats (exact from fp16).
  *
+ * Q4_K and Q6_K against Q8_K: as Q8_0, a zmm per lane of the dot's 8-lane
+ * accumulator for 16 tokens; see their section below.
+ *
  * Only reached through mbr_kernel_traits() after mbr_cpu_has_avx512().
  */
 #include <assert.h>
@@ -31,6 +34,7 @@
 #include <string.h>
 #include "kernels.h"
 #include "quants.h"
+#include "scales.h"
 
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni")
 
@@ -335,4 +339,276 @@ void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 				 wh + r * w_row, w_row, x); break;
 		}
 	}
+}
+
+/* ---- Q4_K and Q6_K against Q8_K
+ *
+ * vecdot-kquants.h's dots add, per super-block, scale * code * activation
+ * into eight int32 lanes, lane k taking the four elements 4k .. 4k + 3 of
+ * every 32 (maddubs pairs, vpdpwssd pairs of pairs), then scale the lanes
+ * with one FMA into an 8-lane float accumulator that hsum8 ends. Here a
+ * zmm holds one such lane for 16 tokens, so every float step per output is
+ * the dot's own and only the exact integer sums are reorganised. The
+ * packed group holds each token's activations as int16 pairs, pair i of
+ * every token side by side; the weights are unpacked once per row as
+ * scale * code in int16 (at most 63 * 128 in size), so one vpdpwssd with
+ * a weight pair broadcast from memory adds two scaled products to lane
+ * i / 2 % 8 of 16 tokens. The activation sums that take out Q6_K's bias
+ * and make Q4_K's mins are packed as int16 pairs in the dots' lanes.
+ */
+#define PAIRS (QK_K / 2)
+
+struct q8_K_group {
+	float d[T];
+	int32_t q[PAIRS][T];		/* elements 2i, 2i + 1 of token t */
+	int32_t bs[8][T];		/* bsums 2k and 2k + 1 (Q6_K) */
+	int32_t pairs[4][T];		/* bsums 4k + 1 (+) 4k, 4k + 3 (+) 4k + 2 */
+};
+
+ALWAYS_INLINE int32_t pair16(int lo, int hi)
+{
+	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+}
+
+void mbr_gemm_pack_q8_K_avx512(int64_t n, int tokens, void *dst,
+			       const void *x, size_t x_row_bytes)
+{
+	struct q8_K_group *g = dst;
+
+	assert(n % QK_K == 0 && tokens >= 1 && tokens <= T);
+	memset(g, 0, mbr_gemm_pack_size_q8_K_avx512(n));
+	for (int64_t b = 0; b < n / QK_K; b++, g++)
+		for (int t = 0; t < tokens; t++) {
+			const struct block_q8_K *y = (const struct block_q8_K *)
+				((const char *)x + t * x_row_bytes) + b;
+			const int16_t *s = y->bsums;
+			int16_t wide[QK_K];
+
+			g->d[t] = y->d;
+			for (int i = 0; i < QK_K; i += 16)
+				_mm256_storeu_si256((__m256i *)(wide + i), _mm256_cvtepi8_epi16(
+					_mm_loadu_si128((const __m128i *)(y->qs + i))));
+			for (int i = 0; i < PAIRS; i++)
+				memcpy(&g->q[i][t], wide + 2 * i, 4);
+			for (int k = 0; k < 8; k++)
+				g->bs[k][t] = pair16(s[2 * k], s[2 * k + 1]);
+			for (int k = 0; k < 4; k++)
+				g->pairs[k][t] = pair16(s[4 * k] + s[4 * k + 1],
+							s[4 * k + 2] + s[4 * k + 3]);
+		}
+}
+
+size_t mbr_gemm_pack_size_q8_K_avx512(int64_t n)
+{
+	return (size_t)(n / QK_K) * sizeof(struct q8_K_group);
+}
+
+/* One weight super-block unpacked: scale * code in activation order, and
+ * the int16 pairs against g->bs (Q6_K) or g->pairs (Q4_K). */
+struct k_weights {
+	int16_t v[QK_K];
+	int32_t extra[8];
+	float d, dmin;
+};
+
+typedef void (*k_weight_fn)(const void *row, int64_t b, struct k_weights *kw);
+
+/* v = u * scale, 16 elements from u, scale s[e / 16] (per = 16) or
+ * s[e / 32] (per = 32) for element e */
+ALWAYS_INLINE void scale_codes(struct k_weights *kw, const uint8_t *u,
+			       const int16_t *s, int per)
+{
+#pragma GCC unroll 16
+	for (int e = 0; e < QK_K; e += 16)
+		_mm256_storeu_si256((__m256i *)(kw->v + e), _mm256_mullo_epi16(
+			_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(u + e))),
+			_mm256_set1_epi16(s[e / per])));
+}
+
+ALWAYS_INLINE void q4_K_weights(const void *row, int64_t b, struct k_weights *kw)
+{
+	const struct block_q4_K *a = (const struct block_q4_K *)row + b;
+	const __m256i low = _mm256_set1_epi8(0x0f);
+	uint8_t sc[8], m[8], u[QK_K] __attribute__((aligned(32)));
+	int16_t s[8];
+
+	mbr_k4_unpack(a->scales, sc, m);
+#pragma GCC unroll 4
+	for (int c = 0; c < 4; c++) {
+		__m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * c));
+
+		_mm256_store_si256((__m256i *)(u + 64 * c), _mm256_and_si256(q, low));
+		_mm256_store_si256((__m256i *)(u + 64 * c + 32),
+				   _mm256_and_si256(_mm256_srli_epi16(q, 4), low));
+	}
+	for (int j = 0; j < 8; j++)
+		s[j] = sc[j];
+	scale_codes(kw, u, s, 32);
+	for (int k = 0; k < 4; k++)
+		kw->extra[k] = pair16(m[2 * k], m[2 * k + 1]);
+	kw->d = _cvtsh_ss(a->d);
+	kw->dmin = _cvtsh_ss(a->dmin);
+}
+
+ALWAYS_INLINE void q6_K_weights(const void *row, int64_t b, struct k_weights *kw)
+{
+	const struct block_q6_K *a = (const struct block_q6_K *)row + b;
+	const __m256i low = _mm256_set1_epi8(0x0f), three = _mm256_set1_epi8(3);
+	uint8_t u[QK_K] __attribute__((aligned(32)));
+	int16_t s[16];
+
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		__m256i l0 = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h));
+		__m256i l1 = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h + 32));
+		__m256i hb = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
+		__m256i q[4] = {
+			_mm256_and_si256(l0, low), _mm256_and_si256(l1, low),
+			_mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+			_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+		};
+
+#pragma GCC unroll 4
+		for (int k = 0; k < 4; k++) {
+			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), three);
+
+			_mm256_store_si256((__m256i *)(u + 128 * h + 32 * k),
+					   _mm256_or_si256(q[k], _mm256_slli_epi16(hi, 4)));
+		}
+	}
+	/* sub-block j of 16 is the dot's scale_pair half: scale j */
+	for (int j = 0; j < 16; j++)
+		s[j] = a->scales[j];
+	scale_codes(kw, u, s, 16);
+	/* the bias of 32, as -32 sc against the bsums */
+	for (int k = 0; k < 8; k++)
+		kw->extra[k] = pair16(-32 * a->scales[2 * k], -32 * a->scales[2 * k + 1]);
+	kw->d = _cvtsh_ss(a->d);
+	kw->dmin = 0;
+}
+
+ALWAYS_INLINE __m512i bcast(const void *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return _mm512_set1_epi32(v);
+}
+
+/* Super-block b of R rows into acc[r][k] (and macc[r][k] for Q4_K). */
+ALWAYS_INLINE void k_block(int R, int mins, const unsigned char *w,
+			   size_t w_row_bytes, const struct q8_K_group *g,
+			   int64_t b, k_weight_fn f, __m512 acc[][8],
+			   __m512 macc[][4])
+{
+	struct k_weights kw[2];
+	__m512 dx = _mm512_loadu_ps(g->d);
+
+	for (int r = 0; r < R; r++)
+		f(w + r * w_row_bytes, b, &kw[r]);
+#pragma GCC unroll 8
+	for (int k = 0; k < 8; k++) {
+		__m512i isum[2];
+
+#pragma GCC unroll 2
+		for (int r = 0; r < R; r++)
+			isum[r] = mins ? _mm512_setzero_si512() :
+				  _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+						      _mm512_loadu_si512(g->bs[k]),
+						      bcast(&kw[r].extra[k]));
+		/* pairs 16c + 2k and 16c + 2k + 1: word 8c + k, lane k */
+#pragma GCC unroll 16
+		for (int j = 0; j < 16; j++) {
+			int i = 16 * (j / 2) + 2 * k + j % 2;
+			__m512i xv = _mm512_loadu_si512(g->q[i]);
+
+#pragma GCC unroll 2
+			for (int r = 0; r < R; r++)
+				isum[r] = _mm512_dpwssd_epi32(isum[r], xv,
+							      bcast(kw[r].v + 2 * i));
+		}
+#pragma GCC unroll 2
+		for (int r = 0; r < R; r++)
+			acc[r][k] = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(kw[r].d)),
+						    _mm512_cvtepi32_ps(isum[r]), acc[r][k]);
+	}
+	if (!mins)
+		return;
+#pragma GCC unroll 4
+	for (int k = 0; k < 4; k++)
+#pragma GCC unroll 2
+		for (int r = 0; r < R; r++) {
+			__m512i m = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+							_mm512_loadu_si512(g->pairs[k]),
+							bcast(&kw[r].extra[k]));
+			/* -d_x, as the dot negates it, then times dmin */
+			__m512 nd = _mm512_mul_ps(_mm512_castsi512_ps(
+				_mm512_xor_si512(_mm512_castps_si512(dx),
+						 _mm512_set1_epi32(INT32_MIN))),
+				_mm512_set1_ps(kw[r].dmin));
+
+			macc[r][k] = _mm512_fmadd_ps(nd, _mm512_cvtepi32_ps(m), macc[r][k]);
+		}
+}
+/* hsum8 as the dots end, lane by lane; plus the mins' four-lane sum */
+ALWAYS_INLINE __m512 k_sum(const __m512 a[8], int mins, const __m512 m[4])
+{
+	__m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]),
+					       _mm512_add_ps(a[2], a[6])),
+				 _mm512_add_ps(_mm512_add_ps(a[1], a[5]),
+					       _mm512_add_ps(a[3], a[7])));
+
+	if (!mins)
+		return s;
+	return _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(m[0], m[2]),
+					      _mm512_add_ps(m[1], m[3])));
+}
+
+ALWAYS_INLINE void k_rows(int R, int mins, int64_t n, int tokens, float *out,
+			  size_t out_stride, const unsigned char *w,
+			  size_t w_row_bytes, const void *xp, k_weight_fn f)
+{
+	const struct q8_K_group *g = xp;
+	__m512 acc[2][8], macc[2][4];
+
+	for (int r = 0; r < R; r++) {
+		for (int k = 0; k < 8; k++)
+			acc[r][k] = _mm512_setzero_ps();
+		for (int k = 0; k < 4; k++)
+			macc[r][k] = _mm512_setzero_ps();
+	}
+	for (int64_t b = 0; b < n / QK_K; b++)
+		k_block(R, mins, w, w_row_bytes, g + b, b, f, acc, macc);
+	for (int r = 0; r < R; r++)
+		store_tokens(k_sum(acc[r], mins, macc[r]), tokens, out + r, out_stride);
+}
+
+ALWAYS_INLINE void k_gemm(int mins, int64_t n, int rows, int tokens, float *out,
+			  size_t out_stride, const void *w, size_t w_row_bytes,
+			  const void *xp, k_weight_fn f)
+{
+	const unsigned char *wb = w;
+	int r = 0;
+
+	assert(n % QK_K == 0 && tokens >= 1 && tokens <= T);
+	for (; r + 2 <= rows; r += 2)
+		k_rows(2, mins, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
+		       w_row_bytes, xp, f);
+	if (r < rows)
+		k_rows(1, mins, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
+		       w_row_bytes, xp, f);
+}
+
+void mbr_gemm_q4_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
+			       size_t out_stride, const void *w,
+			       size_t w_row_bytes, const void *xp)
+{
+	k_gemm(1, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_K_weights);
+}
+
+void mbr_gemm_q6_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
+			       size_t out_stride, const void *w,
+			       size_t w_row_bytes, const void *xp)
+{
+	k_gemm(0, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q6_K_weights);
 }

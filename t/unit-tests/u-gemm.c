@@ -7,6 +7,7 @@
  * rule: each of their outputs is the set's vec_dot of that row.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <stdlib.h>
 #include "unit.h"
@@ -26,9 +27,37 @@ static float rng_float(void)
 	return (float)((double)(z >> 40) / (double)(1 << 23) - 1.0);
 }
 
-static const int gemm_types[] = { MBR_TYPE_F16, MBR_TYPE_Q8_0, MBR_TYPE_Q4_0 };
+static const int gemm_types[] = {
+	MBR_TYPE_F16, MBR_TYPE_Q8_0, MBR_TYPE_Q4_0, MBR_TYPE_Q4_K, MBR_TYPE_Q6_K,
+};
 
 #define SENTINEL -12345.0f
+
+/* Where the K-quants, which mbr cannot quantize, keep fp16 scales. */
+static const struct { int type; short at[2]; } half_fields[] = {
+	{ MBR_TYPE_Q4_K, { offsetof(struct block_q4_K, d), offsetof(struct block_q4_K, dmin) } },
+	{ MBR_TYPE_Q6_K, { offsetof(struct block_q6_K, d), -1 } },
+};
+
+/* Random blocks, every code and sub-block scale possible (extremes
+ * included), with sane fp16 scales. */
+static void random_blocks(int type, unsigned char *w, size_t bytes)
+{
+	const struct mbr_type_info *ti = mbr_type_get(type);
+
+	for (size_t i = 0; i < bytes; i++)
+		w[i] = (unsigned char)(int)(128.0f + 128.0f * rng_float());
+	for (size_t k = 0; k < MBR_ARRAY_SIZE(half_fields); k++) {
+		if (half_fields[k].type != type)
+			continue;
+		for (size_t b = 0; b < bytes; b += ti->block_bytes)
+			for (int f = 0; f < 2 && half_fields[k].at[f] >= 0; f++) {
+				mbr_half h = mbr_fp32_to_fp16(0.001f + 0.004f * fabsf(rng_float()));
+
+				memcpy(w + b + half_fields[k].at[f], &h, sizeof(h));
+			}
+	}
+}
 
 /* Random matrices: rows x n weights, tokens x n activations. */
 static void fill(const struct mbr_kernel_traits *wt, const struct mbr_kernel_traits *xt,
@@ -38,9 +67,15 @@ static void fill(const struct mbr_kernel_traits *wt, const struct mbr_kernel_tra
 	float *f = malloc((size_t)n * sizeof(*f));
 
 	for (int r = 0; r < rows; r++) {
+		unsigned char *row = w + r * mbr_row_size(wt->type, n);
+
+		if (!q->quantize) {
+			random_blocks(wt->type, row, mbr_row_size(wt->type, n));
+			continue;
+		}
 		for (int64_t i = 0; i < n; i++)
 			f[i] = rng_float() * (float)(1 + i % 5);
-		q->quantize(f, w + r * mbr_row_size(wt->type, n), n);
+		q->quantize(f, row, n);
 	}
 	for (int t = 0; t < tokens; t++) {
 		for (int64_t i = 0; i < n; i++)
@@ -79,7 +114,7 @@ static int check_case(const struct mbr_kernel_traits *t, int64_t n, int rows,
 			if (tok < tokens && r < (size_t)rows)
 				t->vec_dot(n, &want, w + r * wrow, x + tok * xrow);
 			nonzero += got != 0 && got != SENTINEL;
-			if (got != want) {
+			if (memcmp(&got, &want, sizeof(got))) {
 				if (!bad)
 					printf("# %s n=%lld row %zu token %d: %.9g, want %.9g\n",
 					       mbr_type_get(t->type)->name, (long long)n,
@@ -113,9 +148,11 @@ static int shapes(const struct mbr_kernel_traits *t)
 	static const int rows[] = { 1, 2, 5, 7, 16 };
 	static const int tokens[] = { 1, 2, 7, 16 };
 	/* one block; 13 (one group of eight and five over); 64 of them,
-	 * plus for F16 a ragged tail past the last 32 */
+	 * plus for F16 a ragged tail past the last 32; K-quant blocks are
+	 * 256 wide */
 	int64_t tail = t->type == MBR_TYPE_F16 ? 8 : 0;
-	int64_t cols[] = { 32, 13 * 32 + tail, 64 * 32 + tail };
+	int64_t blk = t->type == MBR_TYPE_F16 ? 32 : mbr_type_get(t->type)->block_elems;
+	int64_t cols[] = { blk, 13 * blk + tail, 64 * blk + tail };
 	int bad = 0;
 
 	for (size_t c = 0; c < MBR_ARRAY_SIZE(cols); c++)
@@ -143,7 +180,7 @@ static void test_gemm__traits(void)
 		UT_CHECK(!mbr_kernel_traits_isa(gemm_types[i], MBR_KERNELS_REF)->gemm);
 	each_gemm(complete);
 	if (mbr_kernel_traits_isa(MBR_TYPE_F32, MBR_KERNELS_AVX512))
-		UT_EQ_INT(each_gemm(complete), 3);
+		UT_EQ_INT(each_gemm(complete), 5);
 }
 
 /* One vec_dot_rows call against vec_dot; the number of outputs that
