@@ -15,18 +15,6 @@
 #include "quants.h"
 #include "mbr/types.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static float rng_float(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	return (float)((double)(z >> 40) / (double)(1 << 23) - 1.0);
-}
-
 static const int gemm_types[] = {
 	MBR_TYPE_F16, MBR_TYPE_Q8_0, MBR_TYPE_Q4_0, MBR_TYPE_Q4_K, MBR_TYPE_Q6_K,
 };
@@ -46,13 +34,13 @@ static void random_blocks(int type, unsigned char *w, size_t bytes)
 	const struct mbr_type_info *ti = mbr_type_get(type);
 
 	for (size_t i = 0; i < bytes; i++)
-		w[i] = (unsigned char)(int)(128.0f + 128.0f * rng_float());
+		w[i] = (unsigned char)(int)(128.0f + 128.0f * ut_rng_float());
 	for (size_t k = 0; k < MBR_ARRAY_SIZE(half_fields); k++) {
 		if (half_fields[k].type != type)
 			continue;
 		for (size_t b = 0; b < bytes; b += ti->block_bytes)
 			for (int f = 0; f < 2 && half_fields[k].at[f] >= 0; f++) {
-				mbr_half h = mbr_fp32_to_fp16(0.001f + 0.004f * fabsf(rng_float()));
+				mbr_half h = mbr_fp32_to_fp16(0.001f + 0.004f * fabsf(ut_rng_float()));
 
 				memcpy(w + b + half_fields[k].at[f], &h, sizeof(h));
 			}
@@ -74,12 +62,12 @@ static void fill(const struct mbr_kernel_traits *wt, const struct mbr_kernel_tra
 			continue;
 		}
 		for (int64_t i = 0; i < n; i++)
-			f[i] = rng_float() * (float)(1 + i % 5);
+			f[i] = ut_rng_float() * (float)(1 + i % 5);
 		q->quantize(f, row, n);
 	}
 	for (int t = 0; t < tokens; t++) {
 		for (int64_t i = 0; i < n; i++)
-			f[i] = rng_float() * (float)(1 + (i / 32) % 7);
+			f[i] = ut_rng_float() * (float)(1 + (i / 32) % 7);
 		xt->from_float(f, x + t * mbr_row_size(xt->type, n), n);
 	}
 	free(f);
