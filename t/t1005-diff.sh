@@ -37,24 +37,24 @@ test_expect_success 'F32 to Q8_0: file_type changes, matrices change type' '
 	grep "tensors unchanged" d.txt
 '
 
-test_expect_success 'same type and shape: rel_l2 of independent random weights is sqrt(2)' '
-	mk r1.gguf F32 1 && mk r2.gguf F32 2 &&
-	mbr -C reg add r1.gguf --name r &&
-	mbr -C reg add r2.gguf --name r &&
-	mbr -C reg diff r~1 r >r.txt &&
-	l2=$(rel_l2_of r.txt blk.0.ffn_up.weight) &&
-	echo "rel_l2 $l2" &&
+# independent_rel_l2 TYPE: rel_l2 between two versions of random weights
+# drawn with different seeds, stored in TYPE; for iid values it is sqrt(2).
+independent_rel_l2 () {
+	mk "$1-a.gguf" "$1" 1 && mk "$1-b.gguf" "$1" 2 &&
+	mbr -C reg add "$1-a.gguf" --name "ind-$1" &&
+	mbr -C reg add "$1-b.gguf" --name "ind-$1" &&
+	mbr -C reg diff "ind-$1~1" "ind-$1" >"$1.txt" &&
+	l2=$(rel_l2_of "$1.txt" blk.0.ffn_up.weight) &&
+	echo "$1 rel_l2 $l2" &&
 	test "$(echo "$l2 > 1.35 && $l2 < 1.48" | bc -l)" = 1
+}
+
+test_expect_success 'same type and shape: rel_l2 of independent random weights is sqrt(2)' '
+	independent_rel_l2 F32
 '
 
 test_expect_success 'Q8_0 (dequantized) rel_l2 of independent weights is also near sqrt(2)' '
-	mk h2.gguf Q8_0 1 && mk h3.gguf Q8_0 3 &&
-	mbr -C reg add h2.gguf --name h &&
-	mbr -C reg add h3.gguf --name h &&
-	mbr -C reg diff h~1 h >h.txt &&
-	l2=$(rel_l2_of h.txt blk.0.ffn_up.weight) &&
-	echo "rel_l2 $l2" &&
-	test "$(echo "$l2 > 1.35 && $l2 < 1.48" | bc -l)" = 1
+	independent_rel_l2 Q8_0
 '
 
 test_expect_success 'quantization error across types: Q4_0 is coarser than Q8_0' '

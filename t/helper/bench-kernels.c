@@ -197,15 +197,34 @@ static double best_pass(mbr_vec_dot_fn dot, const struct mbr_kernel_traits *rows
 	return best / copies;
 }
 
+/*
+ * One weight matrix of the type, copied until the copies fill the pool so
+ * that a pass streams from memory rather than cache; NULL when out of
+ * memory.
+ */
+static unsigned char *make_pool(int type, const struct opts *o, size_t *matrix,
+				size_t *copies)
+{
+	unsigned char *pool;
+
+	*matrix = mbr_row_size(type, o->cols) * o->rows;
+	*copies = *matrix >= o->pool_bytes ? 1 : (o->pool_bytes + *matrix - 1) / *matrix;
+	pool = malloc(*copies * *matrix);
+	if (!pool)
+		return NULL;
+	fill_weights(type, pool, *matrix);
+	for (size_t c = 1; c < *copies; c++)
+		memcpy(pool + c * *matrix, pool, *matrix);
+	return pool;
+}
+
 static int bench_one(int type, const struct opts *o)
 {
 	const struct mbr_kernel_traits *ref = mbr_kernel_traits_isa(type, MBR_KERNELS_REF);
 	const struct mbr_kernel_traits *vec = mbr_kernel_traits_isa(type, MBR_KERNELS_AVX2);
 	const struct mbr_kernel_traits *xt = mbr_kernel_traits(ref->vec_dot_type);
-	size_t row = mbr_row_size(type, o->cols), matrix = row * o->rows;
-	size_t copies = matrix >= o->pool_bytes ? 1 :
-			(o->pool_bytes + matrix - 1) / matrix;
-	unsigned char *pool = malloc(copies * matrix);
+	size_t row = mbr_row_size(type, o->cols), matrix, copies;
+	unsigned char *pool = make_pool(type, o, &matrix, &copies);
 	float *x = malloc(o->cols * sizeof(float));
 	void *xq = malloc(mbr_row_size(ref->vec_dot_type, o->cols));
 	float *out_ref = calloc(o->rows, sizeof(float));
@@ -217,9 +236,6 @@ static int bench_one(int type, const struct opts *o)
 		free(pool), free(x), free(xq), free(out_ref), free(out_vec);
 		return 1;
 	}
-	fill_weights(type, pool, matrix);
-	for (size_t c = 1; c < copies; c++)
-		memcpy(pool + c * matrix, pool, matrix);
 	for (int64_t i = 0; i < o->cols; i++)
 		x[i] = rng_float();
 	for (int i = 0; i < 20; i++) {
@@ -251,10 +267,8 @@ static int bench_one(int type, const struct opts *o)
 static int bench_rows(int type, const struct opts *o)
 {
 	const struct mbr_kernel_traits *t = mbr_kernel_traits(type);
-	size_t matrix = mbr_row_size(type, o->cols) * o->rows;
-	size_t copies = matrix >= o->pool_bytes ? 1 :
-			(o->pool_bytes + matrix - 1) / matrix;
-	unsigned char *pool = malloc(copies * matrix);
+	size_t matrix, copies;
+	unsigned char *pool = make_pool(type, o, &matrix, &copies);
 	float *x = malloc(o->cols * sizeof(float));
 	void *xq = malloc(mbr_row_size(t->vec_dot_type, o->cols));
 	float *a = calloc(o->rows, sizeof(float)), *b = calloc(o->rows, sizeof(float));
@@ -266,9 +280,6 @@ static int bench_rows(int type, const struct opts *o)
 		free(pool), free(x), free(xq), free(a), free(b);
 		return 1;
 	}
-	fill_weights(type, pool, matrix);
-	for (size_t c = 1; c < copies; c++)
-		memcpy(pool + c * matrix, pool, matrix);
 	for (int64_t i = 0; i < o->cols; i++)
 		x[i] = rng_float();
 	mbr_kernel_traits(t->vec_dot_type)->from_float(x, xq, o->cols);
