@@ -59,19 +59,34 @@ int cmd_eval(int argc, const char **argv);
 int cmd_breed(int argc, const char **argv);
 
 /* The inference engine as infer and eval set it up (infer.c). */
+#include "mbr/lora.h"
 #include "mbr/model.h"
 #include "mbr/tokenizer.h"
+/* An adapter applied at run time (--adapter REV|FILE[:SCALE]). Which one
+ * it is, for records: lora->name (as given), lora->commit ("" for
+ * a file) and lora->digest (the manifest's SHA-256 for a stored
+ * version, the file's for a file). */
+struct engine_adapter {
+	struct mbr_lora *lora;
+	float scale;			/* the user's, before alpha / rank */
+};
 struct engine {
 	struct mbr_repo *repo;		/* NULL when run on a file */
 	struct mbr_weights *w;
 	struct mbr_model *model;
 	struct mbr_tokenizer *tok;
 	struct mbr_session *session;
+	struct engine_adapter *adapters;	/* in the order given */
+	size_t n_adapters;
 };
 #define ENGINE_DEFAULT_CTX 4096
 /* Open a model file, or else a stored version; n_ctx <= 0: the model's
  * context, at most ENGINE_DEFAULT_CTX. Dies on failure. */
 void engine_open(struct engine *e, const char *rev_or_file, int n_ctx, int n_threads);
+/* The same with adapters applied: adapters[0..n_adapters) are --adapter
+ * values, REV|FILE[:SCALE] (scale 1 when not given). */
+void engine_open_adapters(struct engine *e, const char *rev_or_file, int n_ctx,
+			  int n_threads, const char *const *adapters, int n_adapters);
 void engine_close(struct engine *e);
 double engine_now(void);	/* monotonic seconds */
 int cmd_tokenize(int argc, const char **argv);

@@ -12,7 +12,8 @@
 #include "mbr/strbuf.h"
 
 static const char *const eval_usage[] = {
-	"mbr eval <rev|file> --perplexity <text-file> [--ctx <n>] [-t <n>] [--json]",
+	"mbr eval <rev|file> --perplexity <text-file> [--ctx <n>] [-t <n>]\n"
+	"         [--adapter <rev|file>[:<scale>]...] [--json]",
 	NULL
 };
 
@@ -58,10 +59,13 @@ int cmd_eval(int argc, const char **argv)
 {
 	const char *text_path = NULL;
 	int n_ctx = 512, n_threads = 0, json = 0;
+	struct string_list adapters = { 0 };
 	struct option opts[] = {
 		OPT_STRING(0, "perplexity", &text_path, "text-file", "measure perplexity on this text"),
 		OPT_INTEGER('c', "ctx", &n_ctx, "n", "tokens per chunk (default 512)"),
 		OPT_INTEGER('t', "threads", &n_threads, "n", "threads (default: all cores)"),
+		OPT_STRING_LIST(0, "adapter", &adapters, "rev|file[:scale]",
+				"apply a LoRA adapter (repeatable; scale 1 by default)"),
 		OPT_BOOL(0, "json", &json, "print the result as JSON"),
 		OPT_END()
 	};
@@ -76,7 +80,7 @@ int cmd_eval(int argc, const char **argv)
 	if (argc != 1 || !text_path || n_ctx < 4)
 		usage_with_options(eval_usage, opts);
 	read_text(&text, text_path);
-	engine_open(&e, argv[0], n_ctx, n_threads);
+	engine_open_adapters(&e, argv[0], n_ctx, n_threads, adapters.items, adapters.nr);
 	/* llama-perplexity: the whole text at once, one BOS in front */
 	if (mbr_tokenize(e.tok, text.buf, text.len, mbr_tokenizer_add_bos(e.tok),
 			 &ids, &n_ids))
@@ -88,5 +92,6 @@ int cmd_eval(int argc, const char **argv)
 	free(ids);
 	strbuf_release(&text);
 	engine_close(&e);
+	string_list_clear(&adapters);
 	return err ? error("%s", mbr_error_last()) : 0;
 }

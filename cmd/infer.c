@@ -2,7 +2,8 @@
  * infer.c - mbr infer <rev|file> -p PROMPT [-n N] [sampling options]
  *
  * Also the engine setup mbr eval shares: weights from a file or a stored
- * version, the model, its tokenizer and a session.
+ * version, the LoRA adapters applied to them, the model, its tokenizer and
+ * a session.
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,13 +18,57 @@
 #include "mbr/sampler.h"
 #include "mbr/strbuf.h"
 
-void engine_open(struct engine *e, const char *rev_or_file, int n_ctx, int n_threads)
+static int is_file(const char *path)
 {
 	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+/* REV|FILE[:SCALE]: the scale is what follows the last colon when that
+ * is a number, since a path or a revision may hold colons too. */
+static float split_scale(struct strbuf *source, const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	char *end;
+	float v;
+
+	if (colon && colon[1]) {
+		v = strtof(colon + 1, &end);
+		if (!*end && isfinite(v)) {
+			strbuf_add(source, spec, (size_t)(colon - spec));
+			return v;
+		}
+	}
+	strbuf_addstr(source, spec);
+	return 1.0f;
+}
+
+static void open_adapter(struct engine *e, struct engine_adapter *a, const char *spec)
+{
+	struct strbuf source = STRBUF_INIT;
+	int err;
+
+	a->scale = split_scale(&source, spec);
+	if (is_file(source.buf)) {
+		err = mbr_lora_open_file(&a->lora, source.buf);
+	} else {
+		if (!e->repo)
+			e->repo = setup_repo();
+		err = mbr_lora_open_version(&a->lora, e->repo, source.buf);
+	}
+	if (err || mbr_model_add_lora(e->model, a->lora, a->scale))
+		die("%s", mbr_error_last());
+	strbuf_release(&source);
+}
+
+void engine_open_adapters(struct engine *e, const char *rev_or_file, int n_ctx,
+			  int n_threads, const char *const *adapters, int n_adapters)
+{
 	int err;
 
 	memset(e, 0, sizeof(*e));
-	if (!stat(rev_or_file, &st) && S_ISREG(st.st_mode)) {
+	if (is_file(rev_or_file)) {
 		err = mbr_weights_open_file(&e->w, rev_or_file);
 	} else {
 		e->repo = setup_repo();
@@ -32,6 +77,12 @@ void engine_open(struct engine *e, const char *rev_or_file, int n_ctx, int n_thr
 	if (err || mbr_model_build(&e->model, e->w) ||
 	    mbr_tokenizer_load(&e->tok, e->w->mf))
 		die("%s", mbr_error_last());
+	if (n_adapters > 0 &&
+	    !(e->adapters = calloc((size_t)n_adapters, sizeof(*e->adapters))))
+		die("out of memory");
+	/* before the session, which sizes its buffers for the ranks */
+	for (; (int)e->n_adapters < n_adapters; e->n_adapters++)
+		open_adapter(e, &e->adapters[e->n_adapters], adapters[e->n_adapters]);
 	if (n_ctx <= 0)
 		n_ctx = e->model->cfg.n_ctx_train < ENGINE_DEFAULT_CTX ?
 			e->model->cfg.n_ctx_train : ENGINE_DEFAULT_CTX;
@@ -39,11 +90,19 @@ void engine_open(struct engine *e, const char *rev_or_file, int n_ctx, int n_thr
 		die("%s", mbr_error_last());
 }
 
+void engine_open(struct engine *e, const char *rev_or_file, int n_ctx, int n_threads)
+{
+	engine_open_adapters(e, rev_or_file, n_ctx, n_threads, NULL, 0);
+}
+
 void engine_close(struct engine *e)
 {
 	mbr_session_free(e->session);
 	mbr_tokenizer_free(e->tok);
 	mbr_model_free(e->model);
+	for (size_t i = 0; i < e->n_adapters; i++)
+		mbr_lora_free(e->adapters[i].lora);
+	free(e->adapters);
 	mbr_weights_free(e->w);
 	mbr_repo_free(e->repo);
 }
@@ -59,7 +118,7 @@ double engine_now(void)
 static const char *const infer_usage[] = {
 	"mbr infer <rev|file> -p <prompt> [-n <n>] [--temp <t>] [--top-k <k>]\n"
 	"          [--top-p <p>] [--min-p <p>] [--repeat-penalty <r>] [--seed <s>]\n"
-	"          [-t <n>] [-c <n>] [--timings] [--json]",
+	"          [-t <n>] [-c <n>] [--adapter <rev|file>[:<scale>]...] [--timings] [--json]",
 	NULL
 };
 
@@ -123,6 +182,7 @@ static uint64_t default_seed(void)
 struct infer_opts {
 	const char *prompt, *temp, *top_p, *min_p, *repeat_penalty, *seed;
 	int n_predict, top_k, n_threads, n_ctx, timings, json;
+	struct string_list adapters;
 };
 
 static void sampler_params(struct mbr_sampler_params *sp, const struct infer_opts *o)
@@ -189,6 +249,8 @@ int cmd_infer(int argc, const char **argv)
 		OPT_STRING(0, "seed", &o.seed, "s", "seed of the random draws (default: from the clock)"),
 		OPT_INTEGER('t', "threads", &o.n_threads, "n", "threads (default: all cores)"),
 		OPT_INTEGER('c', "ctx", &o.n_ctx, "n", "context size (default: the model's, at most 4096)"),
+		OPT_STRING_LIST(0, "adapter", &o.adapters, "rev|file[:scale]",
+				"apply a LoRA adapter (repeatable; scale 1 by default)"),
 		OPT_BOOL(0, "timings", &o.timings, "print speed and peak memory on stderr"),
 		OPT_BOOL(0, "json", &o.json, "print the timings as one JSON object on stderr"),
 		OPT_END()
@@ -207,7 +269,8 @@ int cmd_infer(int argc, const char **argv)
 	if (argc != 1 || !o.prompt || o.n_predict < 0)
 		usage_with_options(infer_usage, opts);
 	sampler_params(&sp, &o);
-	engine_open(&e, argv[0], o.n_ctx, o.n_threads);
+	engine_open_adapters(&e, argv[0], o.n_ctx, o.n_threads, o.adapters.items,
+			     o.adapters.nr);
 	if (mbr_tokenize(e.tok, o.prompt, strlen(o.prompt),
 			 mbr_tokenizer_add_bos(e.tok), &ids, &n_ids))
 		die("%s", mbr_error_last());
@@ -232,5 +295,6 @@ int cmd_infer(int argc, const char **argv)
 	free(ids);
 	mbr_sampler_free(smp);
 	engine_close(&e);
+	string_list_clear(&o.adapters);
 	return err ? error("%s", mbr_error_last()) : 0;
 }

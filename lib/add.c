@@ -387,18 +387,28 @@ static json_t *add_operator(const struct mbr_manifest *m, const char *path)
 
 /* An input version by commit and by the digest of its manifest, so the
  * record names the exact weights even if the commit were rewritten. */
-static int input_entry(json_t **out, struct mbr_repo *repo, const char *commit)
+int mbr_version_manifest_digest(struct mbr_oid *out, struct mbr_repo *repo,
+				const char *commit)
 {
-	char digest[MBR_OID_STRSZ];
-	struct mbr_oid id;
 	char *text = NULL;
 	size_t len;
 	int err;
 
 	if ((err = mbr_lineage_read_file(&text, &len, repo->lineage, commit, "manifest.json")))
 		return err;
-	mbr_sha256(&id, text, len);
+	mbr_sha256(out, text, len);
 	free(text);
+	return 0;
+}
+
+static int input_entry(json_t **out, struct mbr_repo *repo, const char *commit)
+{
+	char digest[MBR_OID_STRSZ];
+	struct mbr_oid id;
+	int err;
+
+	if ((err = mbr_version_manifest_digest(&id, repo, commit)))
+		return err;
 	*out = json_pack("{s:s, s:s}", "commit", commit,
 			 "manifest_sha256", mbr_oid_fmt(digest, &id));
 	MBR_CHECK_ALLOC(*out);

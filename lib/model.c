@@ -14,6 +14,9 @@
  *		x += Wdown (silu(Wgate xb) * Wup xb)
  *	logits = output rmsnorm(x) * output_norm
  *
+ * where a LoRA adapter's matrices add their low-rank term to each product
+ * (W x + scale * B (A x)), the weights themselves untouched.
+ *
  * Where llama.cpp rounds, we round the same way, or its perplexities
  * and greedy continuations would not be ours: with random weights a
  * last-bit difference upstream of an activation's quantization flips a
@@ -31,6 +34,7 @@
 #include "kernels.h"
 #include "matmul.h"
 #include "mbr/error.h"
+#include "mbr/lora.h"
 #include "mbr/model.h"
 #include "mbr/pool.h"
 #include "mbr/types.h"
@@ -354,6 +358,9 @@ void mbr_model_free(struct mbr_model *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->n_terms; i++)
+		free(m->terms[i]);
+	free(m->terms);
 	free(m->layers);
 	free(m);
 }
@@ -386,6 +393,96 @@ fail:
 	return err;
 }
 
+/* ---- adapters ----------------------------------------------------- */
+
+#define LAYER_MATRICES 7
+
+static void layer_matrices(const struct mbr_matrix *out[LAYER_MATRICES],
+			   const struct mbr_layer *l)
+{
+	const struct mbr_matrix *all[LAYER_MATRICES] = {
+		&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down
+	};
+
+	memcpy(out, all, sizeof(all));
+}
+
+/* The matrix multiplied by the tensor called name; NULL when none is. */
+static struct mbr_matrix *matrix_named(struct mbr_model *m, const char *name)
+{
+	if (m->output.data != m->tok_embd.data && !strcmp(m->output.name, name))
+		return &m->output;
+	for (int i = 0; i < m->cfg.n_layers; i++) {
+		const struct mbr_matrix *all[LAYER_MATRICES];
+
+		layer_matrices(all, &m->layers[i]);
+		for (int j = 0; j < LAYER_MATRICES; j++)
+			if (!strcmp(all[j]->name, name))
+				return (struct mbr_matrix *)all[j];	/* m is ours */
+	}
+	return NULL;
+}
+
+/* An adapter's factor as a matrix of ne[1] rows of ne[0] (lora.c has
+ * checked it is an F32 or F16 matrix). */
+static int factor_matrix(struct mbr_matrix *out, const struct mbr_tensor_info *t,
+			 const void *data)
+{
+	*out = (struct mbr_matrix){
+		.data = data, .type = t->type, .rows = (int64_t)t->ne[1],
+		.cols = (int64_t)t->ne[0], .row_bytes = mbr_row_size(t->type, (int64_t)t->ne[0]),
+		.name = t->name,
+	};
+	return mbr_matmul_check(out);
+}
+
+static int add_term(struct mbr_model *m, struct mbr_matrix *w, const struct mbr_lora *l,
+		    const struct mbr_lora_pair *p, float scale)
+{
+	struct mbr_lora_delta *d = calloc(1, sizeof(*d)), **terms, **tail;
+	int err;
+
+	MBR_CHECK_ALLOC(d);
+	terms = realloc(m->terms, (m->n_terms + 1) * sizeof(*terms));
+	if (!terms) {
+		free(d);
+		mbr_error_oom();
+		return MBR_ENOMEM;
+	}
+	m->terms = terms;
+	m->terms[m->n_terms++] = d;
+	if ((err = factor_matrix(&d->a, p->a, p->a_data)) ||
+	    (err = factor_matrix(&d->b, p->b, p->b_data)))
+		return err;
+	d->scale = mbr_lora_scale(l, p, scale);
+	/* in the order applied: llama.cpp adds the adapters' terms in turn */
+	for (tail = &w->lora; *tail; tail = &(*tail)->next)
+		;
+	*tail = d;
+	return 0;
+}
+
+int mbr_model_add_lora(struct mbr_model *m, const struct mbr_lora *l, float scale)
+{
+	int err;
+
+	if ((err = mbr_lora_check(l, m->w)))
+		return err;
+	for (size_t i = 0; i < l->n_pairs; i++) {
+		const struct mbr_lora_pair *p = &l->pairs[i];
+		struct mbr_matrix *w = matrix_named(m, p->name);
+
+		if (!w) {
+			mbr_error_set(MBR_ERROR_INVALID, "%s: '%s' is not a matrix the engine "
+				      "multiplies by", l->name, p->name);
+			return MBR_EUNSUPPORTED;
+		}
+		if ((err = add_term(m, w, l, p, scale)))
+			return err;
+	}
+	return 0;
+}
+
 /* ---- session ------------------------------------------------------ */
 
 struct mbr_session {
@@ -407,6 +504,8 @@ struct mbr_session {
 	float *att;			/* (n_batch, q_dim) attention output */
 	float *hb, *hb2;		/* (n_batch, ff) */
 	float *rope;			/* (n_batch, n_rot) cos, sin pairs */
+	float *lora_ax;			/* (n_batch, largest rank) A x */
+	float *lora_bax;		/* (n_batch, largest rows) B (A x) */
 	/* per thread: scores, their F16 rounding, the F16 query */
 	float *scores;			/* (n_threads, n_cells) */
 	mbr_half *p16;			/* (n_threads, n_cells) */
@@ -451,6 +550,8 @@ void mbr_session_free(struct mbr_session *s)
 	free(s->hb);
 	free(s->hb2);
 	free(s->rope);
+	free(s->lora_ax);
+	free(s->lora_bax);
 	free(s->scores);
 	free(s->p16);
 	free(s->q16);
@@ -468,23 +569,38 @@ static void *alloc3(size_t a, size_t b, size_t size)
 	return calloc(n ? n : 1, size);
 }
 
+static size_t max_size(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
 static size_t largest_matmul_scratch(const struct mbr_model *m, int n_batch)
 {
 	size_t max = mbr_matmul_scratch_size(&m->output, n_batch);
 
 	for (int i = 0; i < m->cfg.n_layers; i++) {
-		const struct mbr_layer *l = &m->layers[i];
-		const struct mbr_matrix *all[] = {
-			&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down
-		};
+		const struct mbr_matrix *all[LAYER_MATRICES];
 
-		for (size_t j = 0; j < MBR_ARRAY_SIZE(all); j++) {
-			size_t n = mbr_matmul_scratch_size(all[j], n_batch);
-
-			max = n > max ? n : max;
-		}
+		layer_matrices(all, &m->layers[i]);
+		for (size_t j = 0; j < LAYER_MATRICES; j++)
+			max = max_size(max, mbr_matmul_scratch_size(all[j], n_batch));
+	}
+	for (size_t i = 0; i < m->n_terms; i++) {
+		max = max_size(max, mbr_matmul_scratch_size(&m->terms[i]->a, n_batch));
+		max = max_size(max, mbr_matmul_scratch_size(&m->terms[i]->b, n_batch));
 	}
 	return max;
+}
+
+/* Floats per token of the adapters' intermediate products (A x) and
+ * (B (A x)); at least 1, so the buffers exist. */
+static void lora_widths(const struct mbr_model *m, size_t *rank, size_t *rows)
+{
+	*rank = *rows = 1;
+	for (size_t i = 0; i < m->n_terms; i++) {
+		*rank = max_size(*rank, (size_t)m->terms[i]->a.rows);
+		*rows = max_size(*rows, (size_t)m->terms[i]->b.rows);
+	}
 }
 
 static int alloc_buffers(struct mbr_session *s)
@@ -492,7 +608,7 @@ static int alloc_buffers(struct mbr_session *s)
 	const struct mbr_model_config *c = &s->m->cfg;
 	size_t q_dim = (size_t)c->n_heads * c->head_dim;
 	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
-	size_t nb = (size_t)s->n_batch, cache;
+	size_t nb = (size_t)s->n_batch, cache, rank, rows;
 
 	if (MBR_MUL_OVERFLOW(&cache, (size_t)c->n_layers * kv_dim, (size_t)s->n_cells))
 		cache = SIZE_MAX;
@@ -507,12 +623,16 @@ static int alloc_buffers(struct mbr_session *s)
 	s->hb = alloc3(nb, (size_t)c->ff, sizeof(float));
 	s->hb2 = alloc3(nb, (size_t)c->ff, sizeof(float));
 	s->rope = alloc3(nb, (size_t)c->n_rot, sizeof(float));
+	lora_widths(s->m, &rank, &rows);
+	s->lora_ax = alloc3(nb, rank, sizeof(float));
+	s->lora_bax = alloc3(nb, rows, sizeof(float));
 	s->scores = alloc3((size_t)s->n_threads, (size_t)s->n_cells, sizeof(float));
 	s->p16 = alloc3((size_t)s->n_threads, (size_t)s->n_cells, sizeof(mbr_half));
 	s->q16 = alloc3((size_t)s->n_threads, (size_t)c->head_dim, sizeof(mbr_half));
 	s->matmul_scratch = malloc(largest_matmul_scratch(s->m, s->n_batch));
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k ||
-	    !s->v || !s->att || !s->hb || !s->hb2 || !s->rope || !s->scores ||
+	    !s->v || !s->att || !s->hb || !s->hb2 || !s->rope || !s->lora_ax ||
+	    !s->lora_bax || !s->scores ||
 	    !s->p16 || !s->q16 || !s->matmul_scratch) {
 		mbr_error_set(MBR_ERROR_NOMEMORY,
 			      "%s: out of memory for a session of %d positions",
@@ -729,10 +849,28 @@ static void attention_task(void *arg, int ith, int nth)
 		       a->pos + i / n_heads + 1, ith);
 }
 
+/* out += scale * B (A x): ggml_mul_mat twice, ggml_scale, ggml_add. */
+static void add_lora_term(struct mbr_session *s, float *out, const struct mbr_lora_delta *d,
+			  const float *x, int n)
+{
+	size_t len = (size_t)n * d->b.rows;
+
+	mbr_matmul(s->tp, s->lora_ax, &d->a, x, n, s->matmul_scratch);
+	mbr_matmul(s->tp, s->lora_bax, &d->b, s->lora_ax, n, s->matmul_scratch);
+	for (size_t i = 0; i < len; i++) {
+		float term = s->lora_bax[i] * d->scale;	/* ggml_scale stores it */
+
+		out[i] += term;
+	}
+}
+
+/* W x for a batch of n, plus the adapters' terms on W. */
 static void matmul(struct mbr_session *s, float *out, const struct mbr_matrix *w,
 		   const float *x, int n)
 {
 	mbr_matmul(s->tp, out, w, x, n, s->matmul_scratch);
+	for (const struct mbr_lora_delta *d = w->lora; d; d = d->next)
+		add_lora_term(s, out, d, x, n);
 }
 
 static void add_rows(float *x, const float *y, size_t n)

@@ -37,6 +37,8 @@ struct mbr_model_config {
 	float rope_pos_scale;	/* 1 / linear rope scaling factor */
 };
 
+struct mbr_lora_delta;
+
 /* A weight matrix in place: rows of cols elements, each row a whole
  * number of blocks of its type (ggml: ne[0] = cols, ne[1] = rows). */
 struct mbr_matrix {
@@ -45,6 +47,16 @@ struct mbr_matrix {
 	int64_t rows, cols;
 	size_t row_bytes;
 	const char *name;	/* the tensor's, for messages */
+	struct mbr_lora_delta *lora;	/* adapters' terms on it; NULL: none */
+};
+
+/* An adapter's low-rank term on a matrix W: W x + scale * B (A x), as
+ * llama.cpp's build_lora_mm adds it (lora.h). */
+struct mbr_lora_delta {
+	struct mbr_matrix a;		/* (rank, W's cols): lora_a */
+	struct mbr_matrix b;		/* (W's rows, rank): lora_b */
+	float scale;			/* alpha / rank times the user's scale */
+	struct mbr_lora_delta *next;	/* the next adapter's on W */
 };
 
 struct mbr_layer {
@@ -66,6 +78,8 @@ struct mbr_model {
 	const float *output_norm;	/* (dim) */
 	struct mbr_matrix output;	/* (n_vocab, dim); token_embd when tied */
 	const struct mbr_weights *w;	/* borrowed: must outlive the model */
+	struct mbr_lora_delta **terms;	/* every adapter term, owned */
+	size_t n_terms;
 };
 
 /*
@@ -75,6 +89,16 @@ struct mbr_model {
  */
 int mbr_model_build(struct mbr_model **out, const struct mbr_weights *w);
 void mbr_model_free(struct mbr_model *m);
+
+/*
+ * Apply a LoRA adapter at user scale scale to every matrix it names, on
+ * top of those applied before: the weights stay as they are and each
+ * product gains the adapter's term. Call it before any session is made
+ * (sessions size their buffers for the ranks). The adapter is checked
+ * against the model (mbr_lora_check) and must outlive it.
+ */
+struct mbr_lora;
+int mbr_model_add_lora(struct mbr_model *m, const struct mbr_lora *l, float scale);
 
 struct mbr_session;
 

@@ -74,6 +74,11 @@ struct mbr_version {
 int mbr_version_load(struct mbr_version **out, struct mbr_repo *repo, const char *rev);
 void mbr_version_free(struct mbr_version *v);
 
+/* The SHA-256 of a version's manifest.json: the digest that names its
+ * exact weights (operator.json records inputs by it). */
+int mbr_version_manifest_digest(struct mbr_oid *out, struct mbr_repo *repo,
+				const char *commit);
+
 /* ---- export ------------------------------------------------------- */
 
 /*

@@ -1,0 +1,69 @@
+#!/bin/bash
+test_description='LoRA adapters: stored, applied at run time, baked in, extracted
+
+The truth is llama.cpp'"'"'s: t/fixtures/family/expected-ppl-c128.tsv has
+llama-perplexity --lora prose-lora-r8.gguf on base-f16.gguf (row base+prose-lora).'
+. ./test-lib.sh
+
+fam=$FIXTURES/family
+
+# expected MODEL TEXT: llama.cpp's perplexity of MODEL on TEXT
+expected () {
+	awk -v m="$1" -v t="$2" '$1 == m && $2 == t { print $3 }' "$fam/expected-ppl-c128.tsv"
+}
+
+# ppl_within FILE WANT REL: eval's perplexity in FILE is WANT within REL
+ppl_within () {
+	got=$(sed -n "s/^perplexity: \([0-9.]*\) .*/\1/p" "$1") &&
+	echo "perplexity $got, llama.cpp $2" &&
+	test "$(echo "d = $got - $2; if (d < 0) d = -d; d <= $3 * $2" | bc -l)" = 1
+}
+
+test_expect_success 'setup: a registry with base and the adapter' '
+	mbr init -q reg &&
+	mbr -C reg add -q "$fam/base-f16.gguf" --name base &&
+	mbr -C reg add -q "$fam/prose-lora-r8.gguf" --name prose-lora
+'
+
+test_expect_success 'eval --adapter FILE:1: llama.cpp'"'"'s perplexity on prose within 0.1%' '
+	mbr eval "$fam/base-f16.gguf" --adapter "$fam/prose-lora-r8.gguf:1" \
+		--perplexity "$fam/prose-val.txt" --ctx 128 >out &&
+	ppl_within out $(expected base+prose-lora prose) 0.001
+'
+
+test_expect_success 'eval --adapter REV from the store: llama.cpp'"'"'s on code within 0.1%' '
+	mbr -C reg eval base --adapter prose-lora --perplexity "$fam/code-val.txt" \
+		--ctx 128 >out &&
+	ppl_within out $(expected base+prose-lora code) 0.001
+'
+
+test_expect_success 'infer: the adapter changes the text; scale 0 is the base' '
+	mbr -C reg infer base -p "The" -n 16 --temp 0 >plain &&
+	mbr -C reg infer base -p "The" -n 16 --temp 0 --adapter prose-lora:0 >zero &&
+	mbr -C reg infer base -p "The" -n 16 --temp 0 --adapter prose-lora:2 >lora &&
+	test_cmp plain zero &&
+	! test_cmp plain lora
+'
+
+test_expect_success 'two adapters add up: the adapter twice is the adapter at scale 2' '
+	mbr -C reg infer base -p "The" -n 16 --temp 0 --adapter prose-lora:2 >one &&
+	mbr -C reg infer base -p "The" -n 16 --temp 0 --adapter prose-lora \
+		--adapter "$fam/prose-lora-r8.gguf" >two &&
+	test_cmp one two
+'
+
+test_expect_success 'an adapter for another model is refused, naming the tensor' '
+	test-tool mkmodel -o other.gguf --vocab "$FIXTURES/vocab/ggml-vocab-llama-spm.gguf" \
+		--dim 64 --layers 1 --heads 4 --kv-heads 2 --ff 128 --type F32 --seed 1 &&
+	test_must_fail mbr eval other.gguf --adapter "$fam/prose-lora-r8.gguf" \
+		--perplexity "$fam/prose-val.txt" --ctx 128 2>err &&
+	grep "prose-lora-r8.gguf does not fit other.gguf: blk.0.attn_q.weight" err
+'
+
+test_expect_success 'a model is not an adapter' '
+	test_must_fail mbr eval "$fam/base-f16.gguf" --adapter "$fam/base-f16.gguf" \
+		--perplexity "$fam/prose-val.txt" --ctx 128 2>err &&
+	grep "not an adapter" err
+'
+
+test_done
