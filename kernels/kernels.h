@@ -125,6 +125,11 @@ void mbr_quantize_row_q4_0_ref(const float *src, void *dst, int64_t n);
 void mbr_quantize_row_q4_1_ref(const float *src, void *dst, int64_t n);
 void mbr_quantize_row_q5_0_ref(const float *src, void *dst, int64_t n);
 void mbr_quantize_row_q5_1_ref(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q2_K_ref(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q3_K_ref(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q4_K_ref(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q5_K_ref(const float *src, void *dst, int64_t n);
+void mbr_quantize_row_q6_K_ref(const float *src, void *dst, int64_t n);
 
 /*
  * Activation quantizers (from_float), bit for bit what llama.cpp runs on

@@ -548,3 +548,482 @@ void mbr_dequantize_row_q6_K(const void *src, float *dst, int64_t n)
 		dst += QK_K;
 	}
 }
+
+/*
+ * ---- 256-element super-blocks: quantizers
+ *
+ * ggml's quantize_row_<t>_K_ref, which llama-quantize runs for every
+ * K-quant tensor when it has no importance matrix. Each sub-block gets a
+ * scale (and for Q2_K/Q4_K/Q5_K a min) by a small search, the scales are
+ * quantized against the block's largest, and the codes are then redone
+ * against the scales as stored, so they fit the rounded scales. Every
+ * float operation is in ggml's order: the searches compare sums, and a
+ * different rounding there picks different codes.
+ */
+
+/* ggml's GROUP_MAX_EPS: a group this small is all zeros. */
+#define GROUP_MAX_EPS 1e-15f
+
+static int clamp_int(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * sum(w x l) and sum(w l^2) with w = x^2 for the codes l = x * iscale,
+ * rounded and clamped to [-nmax, nmax - 1]; L gets l + nmax unless NULL.
+ */
+static void qx_sums(int n, int nmax, const float *x, float iscale,
+		    uint8_t *L, float *sumlx, float *suml2)
+{
+	float slx = 0, sl2 = 0;
+
+	for (int i = 0; i < n; i++) {
+		int l = clamp_int(round_even(iscale * x[i]), -nmax, nmax - 1);
+		float w = x[i] * x[i];
+
+		if (L)
+			L[i] = (uint8_t)(l + nmax);
+		slx += w * x[i] * l;
+		sl2 += w * l * l;
+	}
+	*sumlx = slx;
+	*suml2 = sl2;
+}
+
+/*
+ * ggml's make_qx_quants with rmse_type 1 (weights x^2) and no importance
+ * matrix, as Q6_K uses it: the symmetric scale, from 19 candidates around
+ * -nmax / max, that minimizes the weighted squared error. L gets codes
+ * biased by nmax; a group of zeros gets scale 0 and codes 0.
+ */
+static float make_qx_quants(int n, int nmax, const float *x, uint8_t *L)
+{
+	float max = signed_absmax(x, n), sumlx, suml2, scale, best;
+
+	if (fabsf(max) < GROUP_MAX_EPS) {
+		memset(L, 0, (size_t)n);
+		return 0.0f;
+	}
+	qx_sums(n, nmax, x, -nmax / max, L, &sumlx, &suml2);
+	scale = suml2 ? sumlx / suml2 : 0.0f;
+	best = scale * sumlx;
+	for (int is = -9; is <= 9; is++) {
+		float iscale = -(nmax + 0.1f * is) / max;
+
+		if (is == 0)
+			continue;
+		qx_sums(n, nmax, x, iscale, NULL, &sumlx, &suml2);
+		if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+			qx_sums(n, nmax, x, iscale, L, &sumlx, &suml2);
+			scale = sumlx / suml2;
+			best = scale * sumlx;
+		}
+	}
+	return scale;
+}
+
+/*
+ * ggml's make_q3_quants with do_rmse: start from -nmax / max, then move
+ * single codes while that lowers the x^2-weighted error (at most five
+ * sweeps). Codes in [-nmax, nmax - 1], stored biased by nmax.
+ */
+static float make_q3_quants(int n, int nmax, const float *x, uint8_t *L)
+{
+	float max = signed_absmax(x, n), iscale, sumlx = 0, suml2 = 0;
+	int8_t q[16];	/* the codes, unbiased */
+
+	assert(n <= 16);
+	if (fabsf(max) < GROUP_MAX_EPS) {
+		memset(L, 0, (size_t)n);
+		return 0.0f;
+	}
+	iscale = -nmax / max;
+	for (int i = 0; i < n; i++) {
+		int l = clamp_int(round_even(iscale * x[i]), -nmax, nmax - 1);
+		float w = x[i] * x[i];
+
+		q[i] = (int8_t)l;
+		sumlx += w * x[i] * l;
+		suml2 += w * l * l;
+	}
+	for (int itry = 0, changed = 1; itry < 5 && changed; itry++) {
+		changed = 0;
+		for (int i = 0; i < n; i++) {
+			float w = x[i] * x[i];
+			float slx = sumlx - w * x[i] * q[i], sl2;
+			int l;
+
+			if (slx <= 0)
+				continue;
+			sl2 = suml2 - w * q[i] * q[i];
+			l = clamp_int(round_even(x[i] * sl2 / slx), -nmax, nmax - 1);
+			if (l == q[i])
+				continue;
+			slx += w * x[i] * l;
+			sl2 += w * l * l;
+			if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+				q[i] = (int8_t)l;
+				sumlx = slx;
+				suml2 = sl2;
+				changed = 1;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		L[i] = (uint8_t)(q[i] + nmax);
+	return sumlx / suml2;
+}
+
+/* The weighted error of x ~ scale * L + min: absolute or squared. */
+static float qkx_error(int n, const float *x, const float *weights,
+		       const uint8_t *L, float scale, float min, int use_mad)
+{
+	float err = 0;
+
+	for (int i = 0; i < n; i++) {
+		float diff = scale * L[i] + min - x[i];
+
+		err += weights[i] * (use_mad ? fabsf(diff) : diff * diff);
+	}
+	return err;
+}
+
+/*
+ * ggml's make_qkx2_quants: x ~ scale * L + min with L in [0, nmax] and
+ * min <= 0. Starting from the range, try nstep + 1 stretched grids
+ * (rmin + rdelta * is extra steps), fit scale and min to each by weighted
+ * least squares and keep the one with the smallest weighted error.
+ * *the_min gets -min.
+ */
+static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights,
+			      uint8_t *L, float *the_min, float rmin, float rdelta,
+			      int nstep, int use_mad)
+{
+	float min = x[0], max = x[0], sum_w = weights[0], sum_x = sum_w * x[0];
+	float iscale, scale, best;
+	uint8_t Laux[32];
+
+	assert(n <= 32);
+	for (int i = 1; i < n; i++) {
+		min = x[i] < min ? x[i] : min;
+		max = x[i] > max ? x[i] : max;
+		sum_w += weights[i];
+		sum_x += weights[i] * x[i];
+	}
+	if (min > 0)
+		min = 0;
+	if (max == min) {
+		memset(L, 0, (size_t)n);
+		*the_min = -min;
+		return 0.0f;
+	}
+	iscale = nmax / (max - min);
+	scale = 1 / iscale;
+	for (int i = 0; i < n; i++)
+		L[i] = (uint8_t)clamp_int(round_even(iscale * (x[i] - min)), 0, nmax);
+	best = qkx_error(n, x, weights, L, scale, min, use_mad);
+	for (int is = 0; is <= nstep; is++) {
+		float sum_l = 0, sum_l2 = 0, sum_xl = 0, D, this_scale, this_min, err;
+
+		iscale = (rmin + rdelta * is + nmax) / (max - min);
+		for (int i = 0; i < n; i++) {
+			int l = clamp_int(round_even(iscale * (x[i] - min)), 0, nmax);
+			float w = weights[i];
+
+			Laux[i] = (uint8_t)l;
+			sum_l += w * l;
+			sum_l2 += w * l * l;
+			sum_xl += w * l * x[i];
+		}
+		D = sum_w * sum_l2 - sum_l * sum_l;
+		if (D <= 0)
+			continue;
+		this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+		this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+		if (this_min > 0) {
+			this_min = 0;
+			this_scale = sum_xl / sum_l2;
+		}
+		err = qkx_error(n, x, weights, Laux, this_scale, this_min, use_mad);
+		if (err < best) {
+			memcpy(L, Laux, (size_t)n);
+			best = err;
+			scale = this_scale;
+			min = this_min;
+		}
+	}
+	*the_min = -min;
+	return scale;
+}
+
+/* Four 2-bit codes per byte: byte l of each 32-byte half takes elements
+ * l, l + 32, l + 64, l + 96 of its 128 (Q2_K's and Q3_K's qs). */
+static void pack_2bit(uint8_t qs[QK_K / 4], const uint8_t L[QK_K])
+{
+	for (int j = 0; j < QK_K; j += 128)
+		for (int l = 0; l < 32; l++)
+			qs[j / 4 + l] = (uint8_t)(L[j + l] | L[j + l + 32] << 2 |
+						  L[j + l + 64] << 4 | L[j + l + 96] << 6);
+}
+
+/*
+ * Redo the codes of each sub-block of `sub` elements against its scale
+ * as stored, d[j] (and min dm[j], NULL for the symmetric types):
+ * x ~ d[j] * l - dm[j], l in [lo, hi], stored biased by -lo. A sub-block
+ * whose scale is zero keeps the codes of the search.
+ */
+static void requantize_k(const float *x, uint8_t *L, int sub, const float *d,
+			 const float *dm, int lo, int hi)
+{
+	for (int j = 0; j < QK_K / sub; j++) {
+		if (!d[j])
+			continue;
+		for (int i = 0; i < sub; i++) {
+			float v = x[sub * j + i];
+			int l = round_even((dm ? v + dm[j] : v) / d[j]);
+
+			L[sub * j + i] = (uint8_t)(clamp_int(l, lo, hi) - lo);
+		}
+	}
+}
+
+void mbr_quantize_row_q2_K_ref(const float *src, void *dst, int64_t n)
+{
+	struct block_q2_K *b = dst;
+
+	assert(n % QK_K == 0);
+	for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+		float scales[QK_K / 16], mins[QK_K / 16], weights[16];
+		float d[QK_K / 16], dm[QK_K / 16], max_scale = 0, max_min = 0;
+		float inv_scale, inv_min;
+		uint8_t L[QK_K];
+
+		for (int j = 0; j < QK_K / 16; j++) {
+			const float *x = src + 16 * j;
+
+			for (int l = 0; l < 16; l++)
+				weights[l] = fabsf(x[l]);
+			scales[j] = make_qkx2_quants(16, 3, x, weights, L + 16 * j, &mins[j],
+						     -0.5f, 0.1f, 15, 1);
+			max_scale = scales[j] > max_scale ? scales[j] : max_scale;
+			max_min = mins[j] > max_min ? mins[j] : max_min;
+		}
+		/* four-bit scale and min per sub-block; ggml does not clamp
+		 * (the largest maps to 15) and keeps only the low eight bits */
+		inv_scale = max_scale > 0 ? 15.0f / max_scale : 0.0f;
+		inv_min = max_min > 0 ? 15.0f / max_min : 0.0f;
+		b[i].d = mbr_fp32_to_fp16(max_scale / 15.0f);
+		b[i].dmin = mbr_fp32_to_fp16(max_min / 15.0f);
+		for (int j = 0; j < QK_K / 16; j++) {
+			int ls = round_even(inv_scale * scales[j]);
+			int lm = round_even(inv_min * mins[j]);
+
+			b[i].scales[j] = (uint8_t)(ls | lm << 4);
+			d[j] = mbr_fp16_to_fp32(b[i].d) * (b[i].scales[j] & 0x0f);
+			dm[j] = mbr_fp16_to_fp32(b[i].dmin) * (b[i].scales[j] >> 4);
+		}
+		requantize_k(src, L, 16, d, dm, 0, 3);
+		pack_2bit(b[i].qs, L);
+	}
+}
+
+/* Q3_K's scales, codes 0..63, in the layout mbr_q3_K_unpack() reads. */
+static void q3_K_pack_scales(uint8_t packed[12], const int codes[16])
+{
+	memset(packed, 0, 12);
+	for (int j = 0; j < 16; j++) {
+		packed[j % 8] |= (uint8_t)((codes[j] & 0x0f) << (4 * (j / 8)));
+		packed[8 + j % 4] |= (uint8_t)((codes[j] >> 4) << (2 * (j / 4)));
+	}
+}
+
+void mbr_quantize_row_q3_K_ref(const float *src, void *dst, int64_t n)
+{
+	struct block_q3_K *b = dst;
+
+	assert(n % QK_K == 0);
+	for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+		float scales[QK_K / 16], d[QK_K / 16], max_scale = 0, amax = 0;
+		int codes[QK_K / 16] = { 0 };
+		int8_t sc[QK_K / 16];
+		uint8_t L[QK_K];
+
+		for (int j = 0; j < QK_K / 16; j++) {
+			scales[j] = make_q3_quants(16, 4, src + 16 * j, L + 16 * j);
+			if (fabsf(scales[j]) > amax) {
+				amax = fabsf(scales[j]);
+				max_scale = scales[j];
+			}
+		}
+		if (max_scale != 0.0f) {
+			float iscale = -32.0f / max_scale;
+
+			/* ggml narrows to int8_t before clamping */
+			for (int j = 0; j < QK_K / 16; j++)
+				codes[j] = clamp_int((int8_t)round_even(iscale * scales[j]),
+						     -32, 31) + 32;
+			b[i].d = mbr_fp32_to_fp16(1 / iscale);
+		} else {
+			b[i].d = mbr_fp32_to_fp16(0.0f);
+		}
+		/* all-zero scales pack as codes 0 (-32 once unbiased) */
+		q3_K_pack_scales(b[i].scales, codes);
+		mbr_q3_K_unpack(b[i].scales, sc);
+		for (int j = 0; j < QK_K / 16; j++)
+			d[j] = mbr_fp16_to_fp32(b[i].d) * sc[j];
+		requantize_k(src, L, 16, d, NULL, -4, 3);
+		/* the third bit of element j goes to bit j / 32 of hmask[j % 32] */
+		memset(b[i].hmask, 0, sizeof(b[i].hmask));
+		for (int j = 0; j < QK_K; j++) {
+			if (L[j] > 3) {
+				b[i].hmask[j % 32] |= (uint8_t)(1u << (j / 32));
+				L[j] -= 4;
+			}
+		}
+		pack_2bit(b[i].qs, L);
+	}
+}
+
+/* Q4_K's and Q5_K's six-bit scales and mins, in the layout that
+ * mbr_k4_unpack() reads. */
+static void k4_pack_scales(uint8_t packed[12], const uint8_t sc[8], const uint8_t m[8])
+{
+	for (int j = 0; j < 4; j++) {
+		packed[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+		packed[j + 4] = (uint8_t)(m[j] | (m[j + 4] >> 4) << 6);
+		packed[j + 8] = (uint8_t)((sc[j + 4] & 0x0f) | (m[j + 4] & 0x0f) << 4);
+	}
+}
+
+/*
+ * The part Q4_K and Q5_K share: for each 32-element sub-block a scale and
+ * min by make_qkx2_quants (weights av_x + |x|, av_x the sub-block's RMS),
+ * both quantized to six bits against the block's largest, and the codes
+ * L (0..nmax) redone against them.
+ */
+static void quantize_k4_block(const float *x, int nmax, float rmin, int nstep,
+			      uint8_t L[QK_K], uint8_t packed[12], mbr_half *d,
+			      mbr_half *dmin)
+{
+	float scales[QK_K / 32], mins[QK_K / 32], weights[32], ds[QK_K / 32], dms[QK_K / 32];
+	float max_scale = 0, max_min = 0, inv_scale, inv_min;
+	uint8_t sc[QK_K / 32], m[QK_K / 32];
+
+	for (int j = 0; j < QK_K / 32; j++) {
+		const float *xj = x + 32 * j;
+		float sum_x2 = 0, av_x;
+
+		for (int l = 0; l < 32; l++)
+			sum_x2 += xj[l] * xj[l];
+		av_x = sqrtf(sum_x2 / 32);
+		for (int l = 0; l < 32; l++)
+			weights[l] = av_x + fabsf(xj[l]);
+		scales[j] = make_qkx2_quants(32, nmax, xj, weights, L + 32 * j, &mins[j],
+					     rmin, 0.1f, nstep, 0);
+		max_scale = scales[j] > max_scale ? scales[j] : max_scale;
+		max_min = mins[j] > max_min ? mins[j] : max_min;
+	}
+	inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+	inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+	*d = mbr_fp32_to_fp16(max_scale / 63.0f);
+	*dmin = mbr_fp32_to_fp16(max_min / 63.0f);
+	for (int j = 0; j < QK_K / 32; j++) {
+		/* ggml narrows to uint8_t, then clamps */
+		uint8_t ls = (uint8_t)round_even(inv_scale * scales[j]);
+		uint8_t lm = (uint8_t)round_even(inv_min * mins[j]);
+
+		sc[j] = ls < 63 ? ls : 63;
+		m[j] = lm < 63 ? lm : 63;
+		ds[j] = mbr_fp16_to_fp32(*d) * sc[j];
+		dms[j] = mbr_fp16_to_fp32(*dmin) * m[j];
+	}
+	k4_pack_scales(packed, sc, m);
+	requantize_k(x, L, 32, ds, dms, 0, nmax);
+}
+
+/* Codes of 32-element sub-blocks 2c and 2c + 1 share the 32 bytes of chunk
+ * c of qs (low and high nibble); for Q5_K a fifth bit goes to bit 2c or
+ * 2c + 1 of qh[l]. The inverse of dequantize_k4(). */
+static void pack_4bit(uint8_t qs[QK_K / 2], uint8_t *qh, const uint8_t L[QK_K])
+{
+	if (qh)
+		memset(qh, 0, QK_K / 8);
+	for (int s = 0; s < QK_K / 32; s++) {
+		uint8_t *q = qs + 32 * (s / 2);
+
+		for (int l = 0; l < 32; l++) {
+			uint8_t v = L[32 * s + l];
+
+			if (qh)
+				qh[l] |= (uint8_t)((v >> 4) << s);
+			q[l] = (uint8_t)((s % 2 ? q[l] : 0) | (v & 0x0f) << (4 * (s % 2)));
+		}
+	}
+}
+
+void mbr_quantize_row_q4_K_ref(const float *src, void *dst, int64_t n)
+{
+	struct block_q4_K *b = dst;
+	uint8_t L[QK_K];
+
+	assert(n % QK_K == 0);
+	for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+		quantize_k4_block(src, 15, -1.0f, 20, L, b[i].scales, &b[i].d, &b[i].dmin);
+		pack_4bit(b[i].qs, NULL, L);
+	}
+}
+
+void mbr_quantize_row_q5_K_ref(const float *src, void *dst, int64_t n)
+{
+	struct block_q5_K *b = dst;
+	uint8_t L[QK_K];
+
+	assert(n % QK_K == 0);
+	for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+		quantize_k4_block(src, 31, -0.5f, 15, L, b[i].scales, &b[i].d, &b[i].dmin);
+		pack_4bit(b[i].qs, b[i].qh, L);
+	}
+}
+
+void mbr_quantize_row_q6_K_ref(const float *src, void *dst, int64_t n)
+{
+	struct block_q6_K *b = dst;
+
+	assert(n % QK_K == 0);
+	for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+		float scales[QK_K / 16], d[QK_K / 16], max_scale = 0, amax = 0, iscale;
+		uint8_t L[QK_K];
+
+		for (int j = 0; j < QK_K / 16; j++) {
+			scales[j] = make_qx_quants(16, 32, src + 16 * j, L + 16 * j);
+			if (fabsf(scales[j]) > amax) {
+				amax = fabsf(scales[j]);
+				max_scale = scales[j];
+			}
+		}
+		if (amax < GROUP_MAX_EPS) {
+			memset(&b[i], 0, sizeof(b[i]));
+			continue;
+		}
+		iscale = -128.0f / max_scale;
+		b[i].d = mbr_fp32_to_fp16(1 / iscale);
+		for (int j = 0; j < QK_K / 16; j++) {
+			int l = round_even(iscale * scales[j]);
+
+			b[i].scales[j] = (int8_t)(l < 127 ? l : 127);
+			d[j] = mbr_fp16_to_fp32(b[i].d) * b[i].scales[j];
+		}
+		requantize_k(src, L, 16, d, NULL, -32, 31);
+		/* element e = 128 h + 32 k + l: low nibble into ql as
+		 * mbr_dequantize_row_q6_K reads it, bit pair k of qh[32 h + l] */
+		for (int e = 0; e < QK_K; e++) {
+			int h = e / 128, k = (e / 32) % 4, l = e % 32;
+			uint8_t *ql = &b[i].ql[64 * h + 32 * (k % 2) + l];
+			uint8_t *qh = &b[i].qh[32 * h + l];
+
+			*ql = (uint8_t)((k / 2 ? *ql : 0) | (L[e] & 0x0f) << (4 * (k / 2)));
+			*qh = (uint8_t)((k ? *qh : 0) | (L[e] >> 4) << (2 * k));
+		}
+	}
+}

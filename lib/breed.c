@@ -33,18 +33,25 @@
 
 struct qtype {
 	const char *name;
-	int type;		/* enum mbr_type; -1: a K-quant mix, not yet */
+	int type;		/* enum mbr_type: the mix's default type */
 	uint32_t file_type;	/* llama_ftype, for general.file_type */
+};
+
+/* llama_ftype values of the K-quant mixes, which the type rules name. */
+enum {
+	FT_Q2_K = 10, FT_Q3_K_S = 11, FT_Q3_K_M = 12, FT_Q4_K_S = 14,
+	FT_Q4_K_M = 15, FT_Q5_K_S = 16, FT_Q5_K_M = 17, FT_Q6_K = 18,
 };
 
 /* The list, in its order. */
 static const struct qtype qtypes[] = {
 	{ "Q8_0", MBR_TYPE_Q8_0, 7 }, { "Q4_0", MBR_TYPE_Q4_0, 2 },
 	{ "Q4_1", MBR_TYPE_Q4_1, 3 }, { "Q5_0", MBR_TYPE_Q5_0, 8 },
-	{ "Q5_1", MBR_TYPE_Q5_1, 9 }, { "Q2_K", -1, 10 },
-	{ "Q3_K_S", -1, 11 }, { "Q3_K_M", -1, 12 }, { "Q4_K_S", -1, 14 },
-	{ "Q4_K_M", -1, 15 }, { "Q5_K_S", -1, 16 }, { "Q5_K_M", -1, 17 },
-	{ "Q6_K", -1, 18 }, { "F16", MBR_TYPE_F16, 1 },
+	{ "Q5_1", MBR_TYPE_Q5_1, 9 }, { "Q2_K", MBR_TYPE_Q2_K, FT_Q2_K },
+	{ "Q3_K_S", MBR_TYPE_Q3_K, FT_Q3_K_S }, { "Q3_K_M", MBR_TYPE_Q3_K, FT_Q3_K_M },
+	{ "Q4_K_S", MBR_TYPE_Q4_K, FT_Q4_K_S }, { "Q4_K_M", MBR_TYPE_Q4_K, FT_Q4_K_M },
+	{ "Q5_K_S", MBR_TYPE_Q5_K, FT_Q5_K_S }, { "Q5_K_M", MBR_TYPE_Q5_K, FT_Q5_K_M },
+	{ "Q6_K", MBR_TYPE_Q6_K, FT_Q6_K }, { "F16", MBR_TYPE_F16, 1 },
 	{ "BF16", MBR_TYPE_BF16, 32 }, { "F32", MBR_TYPE_F32, 0 },
 };
 
@@ -74,12 +81,24 @@ struct qtensor {
 	int n_threads;
 };
 
+/* What llama_tensor_get_type knows of the model, and its counters. */
+struct hparams {
+	uint32_t n_layer;		/* block_count */
+	uint32_t n_expert;
+	uint32_t n_gqa;			/* head_count / head_count_kv; 0: unknown */
+	int is_falcon;
+	int is_70b;			/* llama.cpp's LLM_TYPE_70B (llama arch) */
+	int n_attention_wv;		/* attn_v / attn_qkv / attn_kv_b tensors */
+	int i_attention_wv;		/* those seen so far, in loader order */
+	int i_ffn_down;
+};
+
 struct plan {
 	const char *rev;		/* the source, for messages */
 	const struct mbr_weights *w;
 	const struct qtype *target;
 	int has_output;			/* output.weight exists (not tied) */
-	uint32_t n_expert;
+	struct hparams hp;
 	struct qtensor *tensors;	/* in llama.cpp's loader order */
 	json_t *requantized_from;	/* quantized source types, in order */
 };
@@ -132,38 +151,152 @@ static uint32_t block_elems(int type)
 	return mbr_type_get(type)->block_elems;
 }
 
+/* llama-quant.cpp's use_more_bits: the first and last eighth of the
+ * layers and every third one between them. */
+static int use_more_bits(int i_layer, int n_layers)
+{
+	return i_layer < n_layers / 8 || i_layer >= 7 * n_layers / 8 ||
+	       (i_layer - n_layers / 8) % 3 == 2;
+}
+
 /*
- * llama_tensor_get_type for the non-K targets: the output matrix (or the
- * token embedding standing in for it) gets Q6_K unless the target is
- * Q8_0 or its rows do not fit the target's blocks (then Q8_0); 8-expert
- * models keep attn_k/attn_v in Q8_0. A row length the chosen type cannot
- * take falls back from Q6_K to Q8_0 (then F16), and is an error otherwise.
+ * The layer an ffn_down tensor counts as: its position among them, or
+ * with experts (which llama.cpp finds out of order) the one in its name.
  */
-static int quantized_type(const struct plan *p, const struct mbr_tensor_info *t)
+static int ffn_down_layer(struct plan *p, const char *name, int *layer)
+{
+	int i = p->hp.i_ffn_down++;
+
+	if (p->hp.n_expert > 1 &&
+	    (sscanf(name, "blk.%d.", &i) != 1 || i < 0 || (uint32_t)i >= p->hp.n_layer)) {
+		mbr_error_set(MBR_ERROR_INVALID, "%s: cannot tell the layer of tensor '%s'",
+			      p->rev, name);
+		return MBR_ECORRUPT;
+	}
+	*layer = i;
+	return 0;
+}
+
+/*
+ * llama_tensor_get_type's rules by tensor name (src/llama-quant.cpp,
+ * llama.cpp c392e50) for the targets above, without an importance
+ * matrix, for tensors other than the output matrix. They spend more bits
+ * where quantization hurts most: attn_v and ffn_down in the first and
+ * last layers (use_more_bits), attn_output in the 2- and 3-bit mixes.
+ * The counters advance as llama.cpp's do, once per tensor in loader
+ * order, whatever the target.
+ */
+static int mix_type(struct plan *p, const char *name, int type)
+{
+	const struct hparams *hp = &p->hp;
+	uint32_t ft = p->target->file_type;
+	int i, err;
+
+	if (strstr(name, "attn_v.weight")) {
+		i = p->hp.i_attention_wv++;
+		if (ft == FT_Q2_K)
+			type = hp->n_gqa >= 4 ? MBR_TYPE_Q4_K : MBR_TYPE_Q3_K;
+		else if (ft == FT_Q3_K_M)
+			type = i < 2 ? MBR_TYPE_Q5_K : MBR_TYPE_Q4_K;
+		else if ((ft == FT_Q4_K_M || ft == FT_Q5_K_M) &&
+			 use_more_bits(i, hp->n_attention_wv))
+			type = MBR_TYPE_Q6_K;
+		else if (ft == FT_Q4_K_S && i < 4)
+			type = MBR_TYPE_Q5_K;
+		/* 70B: attn_v is 8x smaller than attn_q, so more bits are cheap */
+		if (hp->is_70b && (type == MBR_TYPE_Q3_K || type == MBR_TYPE_Q4_K))
+			type = MBR_TYPE_Q5_K;
+		if (hp->n_expert == 8)
+			type = MBR_TYPE_Q8_0;
+	} else if (strstr(name, "attn_k.weight")) {
+		if (hp->n_expert == 8)
+			type = MBR_TYPE_Q8_0;
+	} else if (strstr(name, "ffn_down")) {
+		int n = (int)hp->n_layer;
+
+		if ((err = ffn_down_layer(p, name, &i)))
+			return err;
+		if (ft == FT_Q2_K)
+			type = MBR_TYPE_Q3_K;
+		else if (ft == FT_Q3_K_M)
+			type = i < n / 16 ? MBR_TYPE_Q5_K :
+			       !hp->is_falcon || use_more_bits(i, n) ? MBR_TYPE_Q4_K : MBR_TYPE_Q3_K;
+		else if (ft == FT_Q4_K_M && hp->is_falcon)
+			type = i < n / 16 ? MBR_TYPE_Q6_K :
+			       use_more_bits(i, n) ? MBR_TYPE_Q5_K : MBR_TYPE_Q4_K;
+		else if ((ft == FT_Q4_K_M || ft == FT_Q5_K_M) && use_more_bits(i, n))
+			type = MBR_TYPE_Q6_K;
+		else if (ft == FT_Q4_K_S && !hp->is_falcon && i < n / 8)
+			type = MBR_TYPE_Q5_K;
+	} else if (strstr(name, "attn_output.weight") && !hp->is_falcon) {
+		if (hp->n_expert == 8 && ft >= FT_Q2_K && ft <= FT_Q4_K_M)
+			type = MBR_TYPE_Q5_K;
+		else if (hp->n_expert != 8 && ft == FT_Q2_K)
+			type = MBR_TYPE_Q3_K;
+		else if (hp->n_expert != 8 && ft == FT_Q3_K_M)
+			type = MBR_TYPE_Q4_K;
+	} else if (strstr(name, "attn_qkv.weight")) {
+		if (ft == FT_Q3_K_M)
+			type = MBR_TYPE_Q4_K;
+		else if (ft == FT_Q4_K_M)
+			type = MBR_TYPE_Q5_K;
+		else if (ft == FT_Q5_K_M)
+			type = MBR_TYPE_Q6_K;
+	}
+	return type;
+}
+
+/* llama.cpp's fallback for rows that do not fit the type's blocks. */
+static int fallback_type(int type)
+{
+	switch (type) {
+	case MBR_TYPE_Q2_K:
+	case MBR_TYPE_Q3_K: return MBR_TYPE_IQ4_NL;
+	case MBR_TYPE_Q4_K: return MBR_TYPE_Q5_0;
+	case MBR_TYPE_Q5_K: return MBR_TYPE_Q5_1;
+	case MBR_TYPE_Q6_K: return MBR_TYPE_Q8_0;
+	default: return -1;
+	}
+}
+
+/*
+ * llama_tensor_get_type for the types above: the output matrix (or the
+ * token embedding standing in for it) gets Q6_K unless the target is
+ * Q8_0, or Q8_0 when its rows do not fit the target's blocks or the model
+ * is a Falcon; the others follow mix_type(). A row length the chosen type
+ * cannot take falls back as llama.cpp's does (then to F16), and is an
+ * error where llama.cpp has no fallback or where it would be IQ4_NL,
+ * which mbr cannot write.
+ */
+static int quantized_type(struct plan *p, const struct mbr_tensor_info *t)
 {
 	const char *name = t->name;
-	int type = p->target->type;
+	int type = p->target->type, fallback;
 
 	if (!strcmp(name, "output.weight") ||
 	    (!p->has_output && !strcmp(name, "token_embd.weight"))) {
-		if (t->ne[0] % block_elems(type))
+		if (p->hp.is_falcon || t->ne[0] % block_elems(type))
 			type = MBR_TYPE_Q8_0;
 		else if (type != MBR_TYPE_Q8_0)
 			type = MBR_TYPE_Q6_K;
-	} else if (p->n_expert == 8 &&
-		   (strstr(name, "attn_v.weight") || strstr(name, "attn_k.weight"))) {
-		type = MBR_TYPE_Q8_0;
+	} else if (strcmp(name, "token_embd.weight") &&
+		   (type = mix_type(p, name, type)) < 0) {
+		return type;
 	}
 	if (t->ne[0] % block_elems(type) == 0)
 		return type;
-	if (type != MBR_TYPE_Q6_K) {
+	fallback = fallback_type(type);
+	if (fallback >= 0 && t->ne[0] % block_elems(fallback))
+		return MBR_TYPE_F16;
+	if (fallback < 0 || fallback == MBR_TYPE_IQ4_NL) {
 		mbr_error_set(MBR_ERROR_INVALID,
-			      "%s: tensor '%s' has rows of %llu, not a multiple of %s's %u",
+			      "%s: tensor '%s' has rows of %llu, not a multiple of %s's %u%s",
 			      p->rev, name, (unsigned long long)t->ne[0],
-			      mbr_type_get(type)->name, block_elems(type));
+			      mbr_type_get(type)->name, block_elems(type),
+			      fallback < 0 ? "" : ", and mbr cannot write llama.cpp's fallback IQ4_NL");
 		return MBR_EUNSUPPORTED;
 	}
-	return t->ne[0] % block_elems(MBR_TYPE_Q8_0) ? MBR_TYPE_F16 : MBR_TYPE_Q8_0;
+	return fallback;
 }
 
 static int note_requantized(struct plan *p, int src_type)
@@ -213,19 +346,43 @@ static int plan_tensor(struct plan *p, struct qtensor *q)
 	return type == q->t->type ? 0 : check_kernels(p, q);
 }
 
-static uint32_t expert_count(const struct mbr_modelfile *mf)
+/* The integer "<arch>.<key>" of the metadata, or dflt when it is absent
+ * or not a scalar (llama.cpp would read per-layer arrays' first entry). */
+static uint32_t arch_u32(const struct mbr_modelfile *mf, const char *arch,
+			 const char *key, uint32_t dflt)
 {
-	const struct mbr_kv *arch = mbr_modelfile_kv(mf, "general.architecture");
 	const struct mbr_kv *kv;
-	struct strbuf key = STRBUF_INIT;
+	struct strbuf full = STRBUF_INIT;
 
-	if (!arch || arch->type != MBR_GGUF_STRING)
-		return 0;
-	strbuf_addf(&key, "%s.expert_count", arch->str);
-	kv = mbr_modelfile_kv(mf, key.buf);
-	strbuf_release(&key);
+	strbuf_addf(&full, "%s.%s", arch, key);
+	kv = mbr_modelfile_kv(mf, full.buf);
+	strbuf_release(&full);
 	return kv && (kv->type == MBR_GGUF_UINT32 || kv->type == MBR_GGUF_INT32) ?
-		(uint32_t)kv->v.u : 0;
+		(uint32_t)kv->v.u : dflt;
+}
+
+/* The hyperparameters llama.cpp's loader gives llama_tensor_get_type. */
+static void read_hparams(struct hparams *hp, const struct mbr_modelfile *mf)
+{
+	const struct mbr_kv *kv = mbr_modelfile_kv(mf, "general.architecture");
+	const char *arch = kv && kv->type == MBR_GGUF_STRING ? kv->str : "";
+	uint32_t n_head = arch_u32(mf, arch, "attention.head_count", 0);
+	uint32_t n_head_kv = arch_u32(mf, arch, "attention.head_count_kv", n_head);
+
+	hp->n_layer = arch_u32(mf, arch, "block_count", 0);
+	hp->n_expert = arch_u32(mf, arch, "expert_count", 0);
+	hp->n_gqa = n_head_kv ? n_head / n_head_kv : 0;
+	hp->is_falcon = !strcmp(arch, "falcon");
+	/* llama-model.cpp: an 80-layer llama with grouped-query attention */
+	hp->is_70b = !strcmp(arch, "llama") && hp->n_expert != 8 &&
+		     hp->n_layer == 80 && n_head != n_head_kv;
+	for (size_t i = 0; i < mf->n_tensors; i++) {
+		const char *name = mf->tensors[i].name;
+
+		if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight") ||
+		    strstr(name, "attn_kv_b.weight"))
+			hp->n_attention_wv++;
+	}
 }
 
 static int plan_tensors(struct plan *p, int n_threads)
@@ -234,7 +391,7 @@ static int plan_tensors(struct plan *p, int n_threads)
 	int err = 0;
 
 	p->has_output = mbr_modelfile_tensor(mf, "output.weight") != NULL;
-	p->n_expert = expert_count(mf);
+	read_hparams(&p->hp, mf);
 	p->requantized_from = json_array();
 	p->tensors = calloc(mf->n_tensors ? mf->n_tensors : 1, sizeof(*p->tensors));
 	MBR_CHECK_ALLOC(p->requantized_from);
@@ -429,12 +586,14 @@ static int check_target(const struct qtype **out, const char *type_name)
 		mbr_error_set(MBR_ERROR_INVALID, "'%s' is not a quantization type", type_name);
 		return MBR_EINVALID;
 	}
-	if (q->type < 0) {
-		mbr_error_set(MBR_ERROR_INVALID, "quantizing to %s is not supported yet", type_name);
-		return MBR_EUNSUPPORTED;
-	}
 	*out = q;
 	return 0;
+}
+
+/* The K-quant targets choose a type per tensor (mix_type()). */
+static int is_mix(const struct qtype *q)
+{
+	return q->file_type >= FT_Q2_K && q->file_type <= FT_Q6_K;
 }
 
 int mbr_breed_type(int *type, uint32_t *file_type, const char *type_name)
@@ -442,6 +601,12 @@ int mbr_breed_type(int *type, uint32_t *file_type, const char *type_name)
 	const struct qtype *q;
 	int err = check_target(&q, type_name);
 
+	if (!err && is_mix(q)) {
+		mbr_error_set(MBR_ERROR_INVALID,
+			      "%s chooses a type per tensor, which only mbr breed quantize does",
+			      type_name);
+		err = MBR_EUNSUPPORTED;
+	}
 	if (!err) {
 		*type = q->type;
 		*file_type = q->file_type;

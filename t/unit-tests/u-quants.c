@@ -357,12 +357,131 @@ static void test_quants__roundtrip_error(void)
 	}
 }
 
+/*
+ * Data that a K-quant represents exactly: each sub-block j on the grid
+ * d * sc[j] * l - dmin * m[j] (asymmetric types) or d * sc[j] * l
+ * (symmetric), its codes spanning the whole range so the search finds
+ * that grid, and one sub-block with the largest six-bit (four-bit for
+ * Q2_K) scale and min, so the scales quantize without loss. The round
+ * trip must then be exact: that checks how the scales and mins (all
+ * values, high bits included) and the codes are packed, against the
+ * dequantizers.
+ */
+struct grid {
+	int type;
+	int sub;		/* sub-block elements */
+	int lo, hi;		/* code range */
+	int smax;		/* largest scale code */
+	float d, dmin;		/* dmin 0: symmetric */
+};
+
+static void grid_data(const struct grid *g, float *x, int nblocks)
+{
+	for (int b = 0; b < nblocks; b++) {
+		for (int j = 0; j < QK_K / g->sub; j++) {
+			int sc = j ? 1 + (int)(ut_rng_next() % (uint64_t)g->smax) : g->smax;
+			int m = j == 1 ? g->smax : (int)(ut_rng_next() % (uint64_t)(g->smax + 1));
+			float *xj = x + QK_K * b + g->sub * j;
+
+			for (int i = 0; i < g->sub; i++) {
+				int l = i == 0 ? g->lo : i == 1 && g->dmin ? g->hi :
+					g->lo + (int)(ut_rng_next() % (uint64_t)(g->hi - g->lo + 1));
+
+				xj[i] = g->d * sc * l - (g->dmin ? g->dmin * m : 0);
+			}
+		}
+	}
+}
+
+static void test_quants__k_exact_grid_roundtrip(void)
+{
+	static const struct grid grids[] = {
+		{ MBR_TYPE_Q2_K, 16, 0, 3, 15, 0x1p-6f, 0x1p-7f },
+		{ MBR_TYPE_Q3_K, 16, -4, 3, 32, 0x1p-8f, 0 },
+		{ MBR_TYPE_Q4_K, 32, 0, 15, 63, 0x1p-6f, 0x1p-7f },
+		{ MBR_TYPE_Q5_K, 32, 0, 31, 63, 0x1p-6f, 0x1p-7f },
+		{ MBR_TYPE_Q6_K, 16, -32, 31, 128, 0x1p-10f, 0 },
+	};
+	enum { NB = 8 };
+	static float x[NB * QK_K], y[NB * QK_K];
+	static unsigned char q[NB * 256];
+
+	for (size_t c = 0; c < MBR_ARRAY_SIZE(grids); c++) {
+		const struct mbr_kernel_traits *k = mbr_kernel_traits(grids[c].type);
+		int bad = 0;
+
+		UT_ASSERT(k && k->quantize);
+		grid_data(&grids[c], x, NB);
+		k->quantize(x, q, NB * QK_K);
+		k->dequantize(q, y, NB * QK_K);
+		for (int i = 0; i < NB * QK_K; i++)
+			bad += !same_float(x[i], y[i]) && !(x[i] == 0 && y[i] == 0);
+		if (bad)
+			printf("# type %d: %d values not exact\n", grids[c].type, bad);
+		UT_CHECK(bad == 0);
+	}
+}
+
+/*
+ * Random data: the error of each element is at most `slack` quantization
+ * steps of its sub-block, the step being the sub-block's range over the
+ * number of code steps (plus what the scale's own rounding to few bits
+ * and half precision costs, which the slack covers). The worst case must
+ * also exceed a third of a step, or nothing was really quantized.
+ */
+static void test_quants__k_roundtrip_error(void)
+{
+	static const struct {
+		int type, sub, steps, asymmetric;
+		double slack;
+	} cases[] = {
+		{ MBR_TYPE_Q2_K, 16, 3, 1, 0.7 },
+		{ MBR_TYPE_Q3_K, 16, 7, 0, 0.9 },
+		{ MBR_TYPE_Q4_K, 32, 15, 1, 0.7 },
+		{ MBR_TYPE_Q5_K, 32, 31, 1, 0.8 },
+		{ MBR_TYPE_Q6_K, 16, 63, 0, 0.6 },
+	};
+	enum { N = 16 * QK_K };
+	static float x[N], y[N];
+	static unsigned char q[N];
+
+	for (int i = 0; i < N; i++)
+		x[i] = ut_rng_float() * (1 + i / QK_K) + (i / QK_K % 3 == 1 ? 0.5f : 0);
+	for (size_t c = 0; c < MBR_ARRAY_SIZE(cases); c++) {
+		const struct mbr_kernel_traits *k = mbr_kernel_traits(cases[c].type);
+		int sub = cases[c].sub;
+		double worst = 0;
+
+		UT_ASSERT(k && k->quantize);
+		k->quantize(x, q, N);
+		k->dequantize(q, y, N);
+		for (int b = 0; b < N / sub; b++) {
+			float mn = x[sub * b], mx = x[sub * b], amax = 0;
+			double step;
+
+			for (int j = sub * b; j < sub * b + sub; j++) {
+				mn = fminf(mn, x[j]);
+				mx = fmaxf(mx, x[j]);
+				amax = fmaxf(amax, fabsf(x[j]));
+			}
+			/* the asymmetric types' min is never above 0 */
+			step = (cases[c].asymmetric ? fmaxf(mx, 0) - fminf(mn, 0) : 2 * amax) /
+			       cases[c].steps;
+			for (int j = sub * b; j < sub * b + sub; j++)
+				worst = fmax(worst, fabs(x[j] - y[j]) / step);
+		}
+		printf("# type %d: worst error %.3f steps\n", cases[c].type, worst);
+		UT_CHECK(worst <= cases[c].slack);
+		UT_CHECK(worst > 0.3);
+	}
+}
+
 static void test_quants__traits_table(void)
 {
 	const struct mbr_kernel_traits *t;
 
 	UT_ASSERT((t = mbr_kernel_traits(MBR_TYPE_Q6_K)));
-	UT_CHECK(t->type == MBR_TYPE_Q6_K && t->dequantize && !t->quantize);
+	UT_CHECK(t->type == MBR_TYPE_Q6_K && t->dequantize && t->quantize);
 	UT_ASSERT((t = mbr_kernel_traits(MBR_TYPE_BF16)));
 	UT_CHECK(t->dequantize && t->quantize);
 	UT_CHECK(mbr_kernel_traits(MBR_TYPE_IQ2_XXS) == NULL);
@@ -420,6 +539,8 @@ static const struct unit_test tests[] = {
 	UT(test_quants__q6_K_hand_block),
 	UT(test_quants__q4_0_sign_convention),
 	UT(test_quants__roundtrip_error),
+	UT(test_quants__k_exact_grid_roundtrip),
+	UT(test_quants__k_roundtrip_error),
 	UT(test_quants__traits_table),
 #if defined(__x86_64__)
 	UT(test_quants__avx2_matches_ref),

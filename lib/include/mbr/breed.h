@@ -12,8 +12,7 @@
 
 /*
  * The i-th target type of mbr breed quantize, spelt as llama-quantize
- * spells it; NULL past the last. Some are not implemented yet: for those,
- * mbr_breed_quantize() fails with MBR_EUNSUPPORTED.
+ * spells it; NULL past the last.
  */
 const char *mbr_quantize_type_name(size_t i);
 
@@ -35,8 +34,9 @@ int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 
 /*
  * The enum mbr_type and llama_ftype (general.file_type) of a type of the
- * list above: MBR_EINVALID for a name not in it, MBR_EUNSUPPORTED for one
- * mbr cannot make yet.
+ * list above, for operators that give every quantized tensor one type:
+ * MBR_EINVALID for a name not in it, MBR_EUNSUPPORTED for a K-quant mix
+ * (which chooses a type per tensor; only mbr_breed_quantize() makes one).
  */
 int mbr_breed_type(int *type, uint32_t *file_type, const char *type_name);
 
