@@ -3,6 +3,7 @@
  *
  *	mbr breed quantize <rev> --type <type> [--name <name>] [-t <n>] [--json]
  *	mbr breed merge --method <method> <rev>... [--base <rev>] ...
+ *	mbr breed lora-merge <base> <adapter> [--scale <s>] [--name <name>]
  */
 #include <errno.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include "parse-options.h"
 #include "mbr/breed.h"
 #include "mbr/error.h"
+#include "mbr/lora.h"
 #include "mbr/merge.h"
 
 static const char *const quantize_usage[] = {
@@ -223,17 +225,52 @@ done:
 	return err ? (err == 129 ? 129 : 1) : 0;
 }
 
+static const char *const lora_merge_usage[] = {
+	"mbr breed lora-merge <base> <adapter> [--scale <s>] [--name <name>] [--json]", NULL
+};
+
+static int breed_lora_merge(int argc, const char **argv)
+{
+	const char *scale = NULL, *name = NULL;
+	int json = 0;
+	struct option opts[] = {
+		OPT_STRING(0, "scale", &scale, "s", "the adapter's scale (default 1)"),
+		OPT_STRING(0, "name", &name, "name", "model name (default: <base>-lora)"),
+		OPT_BOOL(0, "json", &json, "print the result as JSON"),
+		OPT_END()
+	};
+	struct mbr_add_result res;
+	struct mbr_repo *repo;
+	double s = 1;
+	int err;
+
+	argc = parse_options(argc, argv, opts, lora_merge_usage);
+	if (argc != 2)
+		usage_with_options(lora_merge_usage, opts);
+	if (scale && parse_number(&s, scale, "scale"))
+		return 129;
+	repo = setup_repo();
+	err = mbr_breed_lora_merge(&res, repo, argv[0], argv[1], (float)s, name);
+	mbr_repo_free(repo);
+	if (err)
+		return error("%s", mbr_error_last());
+	print_result(&res, json);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, const char **);
 } operators[] = {
 	{ "quantize", breed_quantize },
 	{ "merge", breed_merge },
+	{ "lora-merge", breed_lora_merge },
 };
 
 static int breed_usage(FILE *out, int status)
 {
-	fprintf(out, "usage: %s\n   or: %s\n", quantize_usage[0], merge_usage[0]);
+	fprintf(out, "usage: %s\n   or: %s\n   or: %s\n", quantize_usage[0],
+		merge_usage[0], lora_merge_usage[0]);
 	return status;
 }
 

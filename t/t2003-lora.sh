@@ -66,4 +66,36 @@ test_expect_success 'a model is not an adapter' '
 	grep "not an adapter" err
 '
 
+test_expect_success 'lora-merge: the baked model has llama.cpp'"'"'s perplexity within 1%' '
+	mbr -C reg breed lora-merge base prose-lora >out &&
+	grep " base-lora\$" out &&
+	mbr -C reg eval base-lora --perplexity "$fam/prose-val.txt" --ctx 128 >out &&
+	ppl_within out $(expected base+prose-lora prose) 0.01
+'
+
+test_expect_success 'lora-merge: every adapted matrix changed, F16 as export-lora writes it' '
+	mbr -C reg diff base base-lora >diff &&
+	test $(grep -c "^~ blk\.[0-3]\.\(attn_[qkvo]\|attn_output\|ffn_gate\|ffn_up\|ffn_down\)\.weight F16 .* -> F16 " diff) = 28 &&
+	! grep "norm\|token_embd\|^~ output" diff
+'
+
+test_expect_success 'lora-merge --scale 0 is the base, byte for byte' '
+	mbr -C reg breed lora-merge base prose-lora --scale 0 --name zero &&
+	mbr -C reg export zero -o zero.gguf &&
+	cmp "$fam/base-f16.gguf" zero.gguf
+'
+
+test_expect_success PYTHON 'lora-merge: parents base and adapter, operator and scale' '
+	printf "%s %s\n" $(lineage rev-parse base) $(lineage rev-parse prose-lora) >expect &&
+	lineage log -1 --format=%P base-lora >actual &&
+	test_cmp expect actual &&
+	lineage show base-lora:operator.json >op.json &&
+	python3 -c "
+import json
+d = json.load(open(\"op.json\"))
+assert d[\"operator\"] == \"lora-merge\" and d[\"params\"] == {\"scale\": 1.0}, d
+assert len(d[\"inputs\"]) == 2
+"
+'
+
 test_done

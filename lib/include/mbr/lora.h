@@ -70,4 +70,20 @@ const struct mbr_lora_pair *mbr_lora_find(const struct mbr_lora *l, const char *
 float mbr_lora_scale(const struct mbr_lora *l, const struct mbr_lora_pair *p,
 		     float user_scale);
 
+/*
+ * Bake adapter into base, as llama-export-lora does: each changed matrix
+ * becomes W + scale * B A computed in F32 (W dequantized when quantized),
+ * stored as F16, or F32 when W was F32; every other tensor is copied (the
+ * same objects in the store) and general.file_type becomes MOSTLY_F16.
+ * Stored as the version "name" (NULL: "<base>-lora") with operator
+ * "lora-merge", params {scale} and parents base and adapter.
+ */
+int mbr_breed_lora_merge(struct mbr_add_result *out, struct mbr_repo *repo,
+			 const char *base, const char *adapter, float scale,
+			 const char *name);
+
+/* A matrix (ggml [cols, rows]) of any type the kernels dequantize, as
+ * rows x cols floats in dst. */
+void mbr_lora_dequantize(float *dst, const struct mbr_tensor_info *t, const void *data);
+
 #endif
