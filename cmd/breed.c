@@ -4,6 +4,7 @@
  *	mbr breed quantize <rev> --type <type> [--name <name>] [-t <n>] [--json]
  *	mbr breed merge --method <method> <rev>... [--base <rev>] ...
  *	mbr breed lora-merge <base> <adapter> [--scale <s>] [--name <name>]
+ *	mbr breed lora-extract <base> <descendant> --rank <r> [--name <name>]
  */
 #include <errno.h>
 #include <math.h>
@@ -225,6 +226,15 @@ done:
 	return err ? (err == 129 ? 129 : 1) : 0;
 }
 
+/* An operator's outcome: its result printed, or its error. */
+static int report(int err, const struct mbr_add_result *res, int json)
+{
+	if (err)
+		return error("%s", mbr_error_last());
+	print_result(res, json);
+	return 0;
+}
+
 static const char *const lora_merge_usage[] = {
 	"mbr breed lora-merge <base> <adapter> [--scale <s>] [--name <name>] [--json]", NULL
 };
@@ -252,10 +262,34 @@ static int breed_lora_merge(int argc, const char **argv)
 	repo = setup_repo();
 	err = mbr_breed_lora_merge(&res, repo, argv[0], argv[1], (float)s, name);
 	mbr_repo_free(repo);
-	if (err)
-		return error("%s", mbr_error_last());
-	print_result(&res, json);
-	return 0;
+	return report(err, &res, json);
+}
+
+static const char *const lora_extract_usage[] = {
+	"mbr breed lora-extract <base> <descendant> --rank <r> [--name <name>] [--json]", NULL
+};
+
+static int breed_lora_extract(int argc, const char **argv)
+{
+	const char *name = NULL;
+	int rank = 0, json = 0;
+	struct option opts[] = {
+		OPT_INTEGER(0, "rank", &rank, "r", "the adapter's rank"),
+		OPT_STRING(0, "name", &name, "name", "model name (default: <descendant>-lora-r<r>)"),
+		OPT_BOOL(0, "json", &json, "print the result as JSON"),
+		OPT_END()
+	};
+	struct mbr_add_result res;
+	struct mbr_repo *repo;
+	int err;
+
+	argc = parse_options(argc, argv, opts, lora_extract_usage);
+	if (argc != 2 || rank < 1)
+		usage_with_options(lora_extract_usage, opts);
+	repo = setup_repo();
+	err = mbr_breed_lora_extract(&res, repo, argv[0], argv[1], rank, name);
+	mbr_repo_free(repo);
+	return report(err, &res, json);
 }
 
 static const struct {
@@ -265,12 +299,13 @@ static const struct {
 	{ "quantize", breed_quantize },
 	{ "merge", breed_merge },
 	{ "lora-merge", breed_lora_merge },
+	{ "lora-extract", breed_lora_extract },
 };
 
 static int breed_usage(FILE *out, int status)
 {
-	fprintf(out, "usage: %s\n   or: %s\n   or: %s\n", quantize_usage[0],
-		merge_usage[0], lora_merge_usage[0]);
+	fprintf(out, "usage: %s\n   or: %s\n   or: %s\n   or: %s\n", quantize_usage[0],
+		merge_usage[0], lora_merge_usage[0], lora_extract_usage[0]);
 	return status;
 }
 

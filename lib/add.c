@@ -440,6 +440,21 @@ static int breed_operator(json_t **out, struct mbr_repo *repo,
 	return 0;
 }
 
+/* An adapter names its base version as an input is named. */
+static int adapter_entry(json_t *op, struct mbr_repo *repo, const char *base)
+{
+	json_t *in = NULL;
+	int err;
+
+	if ((err = input_entry(&in, repo, base)))
+		return err;
+	if (json_object_set_new(op, "adapter", json_pack("{s:o}", "base", in))) {
+		mbr_error_oom();
+		return MBR_ENOMEM;
+	}
+	return 0;
+}
+
 static int operator_json(struct strbuf *out, struct mbr_repo *repo,
 			 const struct mbr_manifest *m, const char *path,
 			 const struct mbr_add_options *opts)
@@ -452,6 +467,10 @@ static int operator_json(struct strbuf *out, struct mbr_repo *repo,
 		op = add_operator(m, path);
 	else if ((err = breed_operator(&op, repo, opts)))
 		return err;
+	if (op && opts->adapter_base && (err = adapter_entry(op, repo, opts->adapter_base))) {
+		json_decref(op);
+		return err;
+	}
 	text = op ? json_dumps(op, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	json_decref(op);
 	if (!text) {

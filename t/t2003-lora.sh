@@ -98,4 +98,49 @@ assert len(d[\"inputs\"]) == 2
 "
 '
 
+# max_rel_l2 A B: the largest rel_l2 of the tensors mbr diff finds changed
+max_rel_l2 () {
+	mbr -C reg diff "$1" "$2" | sed -n "s/.* rel_l2 \([0-9.e+-]*\)\$/\1/p" |
+	sort -g | tail -1
+}
+
+test_expect_success 'lora-extract round trip on F32: base + adapter, extracted, baked again' '
+	mbr -C reg breed quantize base --type F32 --name base32 &&
+	mbr -C reg breed lora-merge base32 prose-lora --name baked32 &&
+	mbr -C reg breed lora-extract base32 baked32 --rank 8 --name x8 &&
+	mbr -C reg breed lora-merge base32 x8 --name again32 &&
+	test $(mbr -C reg diff baked32 again32 | grep -c "^~ .* rel_l2 ") = 28 &&
+	worst=$(max_rel_l2 baked32 again32) &&
+	echo "worst rel_l2 $worst" &&
+	test "$(echo "$worst < 1e-6" | sed "s/e-/*10^-/g" | bc -l)" = 1
+'
+
+test_expect_success 'the extracted adapter: llama.cpp'"'"'s format, parents, base recorded' '
+	mbr -C reg show x8 >show &&
+	grep "general.type  *\"adapter\"" show &&
+	grep "adapter.type  *\"lora\"" show &&
+	grep "adapter.lora.alpha  *8.0" show &&
+	grep "blk.3.ffn_down.weight.lora_a  *F32  *\[384,8\]" show &&
+	grep "blk.3.ffn_down.weight.lora_b  *F32  *\[8,128\]" show &&
+	printf "%s %s\n" $(lineage rev-parse base32) $(lineage rev-parse baked32) >expect &&
+	lineage log -1 --format=%P x8 >actual &&
+	test_cmp expect actual &&
+	lineage show x8:operator.json >op.json &&
+	grep "\"operator\": \"lora-extract\"" op.json &&
+	sed -n "/\"adapter\"/,\$p" op.json | grep "\"commit\": \"$(lineage rev-parse base32)\""
+'
+
+test_expect_success 'lora-extract of a full fine-tune: a higher rank comes closer' '
+	mbr -C reg add -q "$fam/prose-f16.gguf" --name prose &&
+	mbr -C reg breed lora-extract base prose --rank 4 --name p4 &&
+	mbr -C reg breed lora-extract base prose --rank 32 --name p32 &&
+	mbr -C reg breed lora-merge base p4 --name m4 &&
+	mbr -C reg breed lora-merge base p32 --name m32 &&
+	t=blk.2.ffn_up.weight &&
+	e4=$(mbr -C reg diff prose m4 | sed -n "s/^~ $t .* rel_l2 //p") &&
+	e32=$(mbr -C reg diff prose m32 | sed -n "s/^~ $t .* rel_l2 //p") &&
+	echo "rank 4: $e4, rank 32: $e32" &&
+	test "$(echo "$e32 < $e4" | sed "s/e-/*10^-/g" | bc -l)" = 1
+'
+
 test_done

@@ -82,6 +82,19 @@ int mbr_breed_lora_merge(struct mbr_add_result *out, struct mbr_repo *repo,
 			 const char *base, const char *adapter, float scale,
 			 const char *name);
 
+/*
+ * The rank-r adapter closest to descendant - base: for each 2-D weight
+ * that differs (token_embd aside), the rank-r truncated SVD of the
+ * difference, A = sqrt(S) V^T and B = U sqrt(S), F32, alpha = r (scale
+ * 1). Written in llama.cpp's adapter format and stored as the version
+ * "name" (NULL: "<descendant>-lora-r<r>") with operator "lora-extract",
+ * params {rank}, parents base and descendant, and base recorded as the
+ * adapter's base (operator.json "adapter").
+ */
+int mbr_breed_lora_extract(struct mbr_add_result *out, struct mbr_repo *repo,
+			   const char *base, const char *descendant, int rank,
+			   const char *name);
+
 /* A matrix (ggml [cols, rows]) of any type the kernels dequantize, as
  * rows x cols floats in dst. */
 void mbr_lora_dequantize(float *dst, const struct mbr_tensor_info *t, const void *data);

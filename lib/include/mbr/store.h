@@ -30,6 +30,9 @@ struct mbr_add_options {
 	const char *summary;	/* subject after the operator; NULL: file name */
 	const char *const *parents;	/* commit ids of the input versions */
 	size_t n_parents;
+	/* For a LoRA adapter, the commit id of the version it was made for:
+	 * operator.json records it as "adapter": {"base": <input>}. */
+	const char *adapter_base;
 };
 
 struct mbr_add_result {
