@@ -9,8 +9,6 @@
 #include "mbr/error.h"
 #include "mbr/repo.h"
 
-#define MBR_VERSION "0.1.0"
-
 const char *opt_chdir;
 
 struct cmd_struct {
@@ -31,7 +29,7 @@ static const struct cmd_struct commands[] = {
 	{ "fsck", cmd_fsck, "Verify objects, manifests and refs", 1 },
 	{ "gc", cmd_gc, "Delete objects nothing refers to", 1 },
 	{ "infer", cmd_infer, "Generate text with a model", 1 },
-	{ "eval", cmd_eval, "Measure a model's perplexity on a text", 1 },
+	{ "eval", cmd_eval, "Evaluate a model: perplexity, or a suite recorded as evidence", 1 },
 	{ "breed", cmd_breed, "Make a new version from stored ones (quantize)", 1 },
 	{ "help", cmd_help, "Show help for mbr or a command", 1 },
 	{ "hash-object", cmd_hash_object, "Compute an object id (optionally store it)", 0 },

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mbr/error.h"
+#include "mbr/evidence.h"
 #include "mbr/lock.h"
 #include "mbr/pool.h"
 #include "mbr/store.h"
@@ -90,6 +91,24 @@ static int add_tip(struct fsck *f, const char *target)
 	return 0;
 }
 
+/* An evidence record parses, sits under its own weights and run key,
+ * and its object is in the store (whose content the objects pass checks). */
+static int check_evidence(const struct mbr_tree_file *file, void *payload)
+{
+	struct fsck *f = payload;
+	char hex[MBR_OID_STRSZ];
+	struct mbr_oid id;
+	json_t *ev;
+
+	mbr_sha256(&id, file->data, file->len);
+	if (mbr_evidence_parse(&ev, file->data, file->len, file->path))
+		report(f, "evidence", file->path, mbr_error_last());
+	else if (!mbr_odb_exists(f->repo->odb, &id))
+		report(f, "object", mbr_oid_fmt(hex, &id), "missing (an evidence record)");
+	json_decref(ev);
+	return 0;
+}
+
 static int check_ref(const char *refname, const char *target, int target_ok,
 		     void *payload)
 {
@@ -97,6 +116,10 @@ static int check_ref(const char *refname, const char *target, int target_ok,
 	struct strbuf msg = STRBUF_INIT;
 
 	f->stats->refs_checked++;
+	/* records, not versions: their commits hold no manifest */
+	if (target_ok && !strcmp(refname, MBR_EVIDENCE_REF))
+		return mbr_lineage_foreach_file(f->repo->lineage, refname, NULL,
+						check_evidence, f);
 	if (target_ok)
 		return add_tip(f, target);
 	if (*target)

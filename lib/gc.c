@@ -1,7 +1,8 @@
 /*
  * gc.c - delete the objects no version needs: mark everything the
- * manifests of all commits reachable from any branch or tag name, then
- * sweep the object store.
+ * manifests of all commits reachable from any branch or tag name, and
+ * the evidence records indexed on refs/mbr/evidence, then sweep the
+ * object store.
  *
  * Deleting on an incomplete mark would lose data for good, so a reachable
  * version that cannot be read stops gc before anything is deleted.
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mbr/error.h"
+#include "mbr/evidence.h"
 #include "mbr/lock.h"
 #include "mbr/store.h"
 
@@ -104,11 +106,34 @@ static int mark_commit(const struct mbr_commit_info *info, void *payload)
 	return err;
 }
 
+/* Evidence records are objects too, named by the evidence ref's tree;
+ * hashed as they are, so even a record fsck would reject is kept. */
+static int mark_evidence(const struct mbr_tree_file *f, void *payload)
+{
+	struct mbr_oid id;
+
+	mbr_sha256(&id, f->data, f->len);
+	return set_add(&id, f->len, payload);
+}
+
+static int mark_all_evidence(struct gc *gc)
+{
+	int err = mbr_lineage_foreach_file(gc->repo->lineage, MBR_EVIDENCE_REF, NULL,
+					   mark_evidence, &gc->live);
+
+	if (err == MBR_ENOTFOUND)	/* nothing recorded yet */
+		mbr_error_clear();
+	return err == MBR_ENOTFOUND ? 0 : err;
+}
+
 /* Mark, or say why nothing will be deleted. */
 static int mark(struct gc *gc)
 {
 	char why[768];
 	int err = mbr_lineage_walk(gc->repo->lineage, NULL, mark_commit, gc);
+
+	if (!err)
+		err = mark_all_evidence(gc);
 
 	if (!err || err == MBR_ENOMEM)
 		return err;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "mbr/error.h"
 #include "mbr/lineage.h"
+#include "mbr/strbuf.h"
 
 struct mbr_lineage {
 	git_repository *repo;
@@ -349,6 +350,22 @@ static void reflog_message(char *out, size_t size, const char *message)
 	snprintf(out, size, "commit: %.*s", (int)strcspn(message, "\n"), message);
 }
 
+/* Point refname at the new commit oid, with a reflog entry. */
+static int move_ref(char out[MBR_COMMIT_HEXSZ + 1], struct mbr_lineage *lin,
+		    const char *refname, const git_oid *oid, const char *message)
+{
+	git_reference *ref = NULL;
+	char logmsg[200];
+	int err;
+
+	reflog_message(logmsg, sizeof(logmsg), message);
+	if ((err = git_reference_create(&ref, lin->repo, refname, oid, 1, logmsg)))
+		return git_fail(err, "cannot update %s", refname);
+	oid_hex(out, oid);
+	git_reference_free(ref);
+	return 0;
+}
+
 int mbr_lineage_commit(char out[MBR_COMMIT_HEXSZ + 1], struct mbr_lineage *lin,
 		       const char *branch,
 		       const char *const *parents, size_t n_parents,
@@ -357,10 +374,9 @@ int mbr_lineage_commit(char out[MBR_COMMIT_HEXSZ + 1], struct mbr_lineage *lin,
 {
 	git_commit **pc = calloc(n_parents + 1, sizeof(*pc));
 	git_signature *sig = NULL;
-	git_reference *ref = NULL;
 	git_tree *tree = NULL;
 	git_oid tree_oid, oid;
-	char refname[256], logmsg[200];
+	char refname[256];
 	int err;
 
 	MBR_CHECK_ALLOC(pc);
@@ -377,19 +393,148 @@ int mbr_lineage_commit(char out[MBR_COMMIT_HEXSZ + 1], struct mbr_lineage *lin,
 	}
 	if (!err) {
 		snprintf(refname, sizeof(refname), "refs/heads/%s", branch);
-		reflog_message(logmsg, sizeof(logmsg), message);
-		if ((err = git_reference_create(&ref, lin->repo, refname, &oid, 1, logmsg)))
-			err = git_fail(err, "cannot update %s", refname);
-		else
-			oid_hex(out, &oid);
+		err = move_ref(out, lin, refname, &oid, message);
 	}
-	git_reference_free(ref);
 	git_tree_free(tree);
 	git_signature_free(sig);
 	for (size_t i = 0; i < n_parents; i++)
 		git_commit_free(pc[i]);
 	free(pc);
 	return err;
+}
+
+/*
+ * Records beside the versions (refs/mbr/evidence): one file more per
+ * commit, on top of the ref's own tip.
+ */
+
+/* The ref's tip commit (NULL when there is no such ref) and its tree, or
+ * the empty tree. */
+static int ref_tip_tree(git_commit **tip, git_tree **tree, git_repository *repo,
+			const char *refname)
+{
+	git_treebuilder *tb;
+	git_oid oid;
+	int err = git_reference_name_to_id(&oid, repo, refname);
+
+	*tip = NULL;
+	if (!err && !(err = git_commit_lookup(tip, repo, &oid)) &&
+	    !(err = git_commit_tree(tree, *tip)))
+		return 0;
+	if (err != GIT_ENOTFOUND)
+		return git_fail(err, "cannot read %s", refname);
+	git_error_clear();
+	if ((err = git_treebuilder_new(&tb, repo, NULL)))
+		return git_fail(err, "cannot build a tree");
+	if (!(err = git_treebuilder_write(&oid, tb)))
+		err = git_tree_lookup(tree, repo, &oid);
+	git_treebuilder_free(tb);
+	return err ? git_fail(err, "cannot write the empty tree") : 0;
+}
+
+/* tree with f upserted, written as a commit whose parent is tip. */
+static int commit_with_file(git_oid *out, git_repository *repo, git_commit *tip,
+			    git_tree *tree, const struct mbr_tree_file *f,
+			    const char *message)
+{
+	git_tree_update up = { GIT_TREE_UPDATE_UPSERT, { { 0 } }, GIT_FILEMODE_BLOB, f->path };
+	const git_commit *parents[1] = { tip };
+	git_signature *sig = NULL;
+	git_tree *next = NULL;
+	git_oid tree_oid;
+	int err;
+
+	if ((err = git_blob_create_from_buffer(&up.id, repo, f->data, f->len)) ||
+	    (err = git_tree_create_updated(&tree_oid, repo, tree, 1, &up)) ||
+	    (err = git_tree_lookup(&next, repo, &tree_oid)))
+		return git_fail(err, "cannot store '%s'", f->path);
+	if (!(err = make_signature(&sig, repo)) &&
+	    (err = git_commit_create(out, repo, NULL, sig, sig, NULL, message, next,
+				     tip ? 1 : 0, parents)))
+		err = git_fail(err, "cannot commit '%s'", f->path);
+	git_signature_free(sig);
+	git_tree_free(next);
+	return err;
+}
+
+int mbr_lineage_ref_put_file(char out[MBR_COMMIT_HEXSZ + 1], struct mbr_lineage *lin,
+			     const char *refname, const struct mbr_tree_file *file,
+			     const char *message)
+{
+	git_commit *tip = NULL;
+	git_tree *tree = NULL;
+	git_oid oid;
+	int err;
+
+	/* a branch is a model: its commits are versions, made by commit */
+	if (!strncmp(refname, "refs/heads/", 11)) {
+		mbr_error_set(MBR_ERROR_LINEAGE, "%s is a model, not a record", refname);
+		return MBR_EINVALID;
+	}
+	if (!(err = check_path(file->path)) &&
+	    !(err = ref_tip_tree(&tip, &tree, lin->repo, refname)) &&
+	    !(err = commit_with_file(&oid, lin->repo, tip, tree, file, message)))
+		err = move_ref(out, lin, refname, &oid, message);
+	git_tree_free(tree);
+	git_commit_free(tip);
+	return err;
+}
+
+struct file_walk {
+	git_repository *repo;
+	const char *prefix;
+	mbr_tree_file_cb cb;
+	void *payload;
+	int err;		/* the callback's, or a read failure */
+};
+
+static int walk_entry(const char *root, const git_tree_entry *entry, void *payload)
+{
+	struct file_walk *w = payload;
+	struct mbr_tree_file f;
+	struct strbuf path = STRBUF_INIT;
+	git_blob *blob;
+
+	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
+		return 0;
+	strbuf_addf(&path, "%s%s", root, git_tree_entry_name(entry));
+	if (strncmp(path.buf, w->prefix, strlen(w->prefix))) {
+		strbuf_release(&path);
+		return 0;
+	}
+	if (git_blob_lookup(&blob, w->repo, git_tree_entry_id(entry))) {
+		w->err = git_fail(-1, "cannot read '%s'", path.buf);
+	} else {
+		f.path = path.buf;
+		f.data = git_blob_rawcontent(blob);
+		f.len = (size_t)git_blob_rawsize(blob);
+		w->err = w->cb(&f, w->payload);
+		git_blob_free(blob);
+	}
+	strbuf_release(&path);
+	return w->err ? -1 : 0;
+}
+
+int mbr_lineage_foreach_file(struct mbr_lineage *lin, const char *rev,
+			     const char *prefix, mbr_tree_file_cb cb, void *payload)
+{
+	struct file_walk w = { lin->repo, prefix ? prefix : "", cb, payload, 0 };
+	git_commit *c;
+	git_tree *tree;
+	int err;
+
+	if ((err = lookup_rev(&c, lin, rev)))
+		return err;
+	if ((err = git_commit_tree(&tree, c))) {
+		git_commit_free(c);
+		return git_fail(err, "cannot read the tree of %s", rev);
+	}
+	err = git_tree_walk(tree, GIT_TREEWALK_PRE, walk_entry, &w);
+	git_tree_free(tree);
+	git_commit_free(c);
+	if (w.err)
+		return w.err;
+	return err ? git_fail(err, "cannot walk the tree of %s", rev) : 0;
 }
 
 static int copy_blob(char **out, size_t *len, git_repository *repo,

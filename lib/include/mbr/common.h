@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The engine version: mbr --version, and evidence records (evidence.h). */
+#define MBR_VERSION "0.1.0"
+
 enum mbr_error_code {
 	MBR_OK = 0,
 	MBR_ERROR = -1,		/* generic failure */

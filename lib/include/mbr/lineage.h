@@ -49,6 +49,28 @@ int mbr_lineage_commit(char out[MBR_COMMIT_HEXSZ + 1], struct mbr_lineage *lin,
 		       const struct mbr_tree_file *files, size_t n_files,
 		       const char *message);
 
+/*
+ * Commit to refname (a full ref name outside refs/heads, such as
+ * "refs/mbr/evidence") a tree that is its tip's tree with file added, or
+ * replaced when the path is taken; the tip is the parent (a root commit
+ * when the ref does not exist yet). For records kept beside the versions,
+ * whose own branches do not move. The caller holds the lineage lock.
+ */
+int mbr_lineage_ref_put_file(char out[MBR_COMMIT_HEXSZ + 1], struct mbr_lineage *lin,
+			     const char *refname, const struct mbr_tree_file *file,
+			     const char *message);
+
+/*
+ * Call cb for every regular file of rev's tree whose path starts with
+ * prefix (NULL or "": all of them, at any depth), in tree order; f->path
+ * is relative to the root and f->data borrowed until cb returns. Stops
+ * on a non-zero cb return, which is returned. MBR_ENOTFOUND when rev does
+ * not resolve.
+ */
+typedef int (*mbr_tree_file_cb)(const struct mbr_tree_file *f, void *payload);
+int mbr_lineage_foreach_file(struct mbr_lineage *lin, const char *rev,
+			     const char *prefix, mbr_tree_file_cb cb, void *payload);
+
 /* Read a file from a commit's tree; *out is malloc'd (NUL-terminated).
  * MBR_ENOTFOUND when the path is not in the tree. */
 int mbr_lineage_read_file(char **out, size_t *len, struct mbr_lineage *lin,
