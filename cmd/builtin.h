@@ -57,6 +57,7 @@ int cmd_ls_tensors(int argc, const char **argv);
 int cmd_infer(int argc, const char **argv);
 int cmd_eval(int argc, const char **argv);
 int cmd_breed(int argc, const char **argv);
+int cmd_scorecard(int argc, const char **argv);
 
 /* The inference engine as infer and eval set it up (infer.c). */
 #include "mbr/lora.h"

@@ -6,6 +6,7 @@
 #include "builtin.h"
 #include "parse-options.h"
 #include "mbr/error.h"
+#include "mbr/scorecard.h"
 #include "mbr/store.h"
 
 static const char *const diff_usage[] = { "mbr diff <rev1> <rev2> [--json]", NULL };
@@ -92,6 +93,39 @@ static void print_tensors(json_t *tensors)
 	       (long long)json_integer_value(json_object_get(tensors, "unchanged")));
 }
 
+/* What made the newer version: its operator and parameters. */
+static void print_operator(json_t *op)
+{
+	char *params = compact(json_object_get(op, "params"));
+
+	printf("operator %s %s\n", json_string_value(json_object_get(op, "operator")) ?: "?",
+	       params ? params : "");
+	free(params);
+}
+
+static void print_evidence(json_t *suites)
+{
+	json_t *s, *v;
+	const char *key;
+	size_t i;
+
+	json_array_foreach(suites, i, s) {
+		json_t *old = json_object_get(s, "old_metrics");
+
+		printf("evidence %s: %.19s -> %.19s\n",
+		       json_string_value(json_object_get(s, "suite")),
+		       json_string_value(json_object_get(s, "old")),
+		       json_string_value(json_object_get(s, "new")));
+		json_object_foreach(json_object_get(s, "new_metrics"), key, v)
+			if (mbr_metric_is_headline(key) && json_object_get(old, key))
+				printf("  %-32s %.4f -> %.4f (%+.4f)\n", key,
+				       json_number_value(json_object_get(old, key)),
+				       json_number_value(v),
+				       json_number_value(json_object_get(
+					       json_object_get(s, "delta"), key)));
+	}
+}
+
 int cmd_diff(int argc, const char **argv)
 {
 	int json = 0;
@@ -121,6 +155,8 @@ int cmd_diff(int argc, const char **argv)
 		       (long long)json_integer_value(json_object_get(file, "old_size")),
 		       (long long)json_integer_value(json_object_get(file, "new_size")),
 		       (long long)json_integer_value(json_object_get(file, "shared_bytes")));
+		print_operator(json_object_get(d, "operator"));
+		print_evidence(json_object_get(d, "evidence"));
 		json_decref(d);
 	}
 	mbr_version_free(a);

@@ -7,6 +7,8 @@
 #include "builtin.h"
 #include "parse-options.h"
 #include "mbr/error.h"
+#include "mbr/evidence.h"
+#include "mbr/scorecard.h"
 #include "mbr/store.h"
 #include "mbr/types.h"
 
@@ -42,6 +44,31 @@ static json_t *tensor_json(const struct mbr_manifest_tensor *t)
 			 "size", (json_int_t)t->size, "objects", ids);
 }
 
+static int add_evidence(const char *path, const struct mbr_oid *id, json_t *ev,
+			void *payload)
+{
+	char hex[MBR_OID_STRSZ];
+
+	return json_array_append_new(payload, json_pack(
+		"{s:s, s:O, s:O, s:O, s:O}", "id", mbr_oid_fmt(hex, id),
+		"suite", json_object_get(json_object_get(ev, "suite"), "name"),
+		"created", json_object_get(ev, "created"),
+		"adapters", json_object_get(ev, "adapters"),
+		"metrics", json_object_get(ev, "metrics"))) ? MBR_ENOMEM : 0;
+}
+
+/* The evidence recorded for the version's weights (evidence.h). */
+static json_t *evidence_json(struct mbr_repo *repo, const struct mbr_version *v)
+{
+	json_t *list = json_array();
+	struct mbr_oid weights;
+
+	if (mbr_evidence_weights(&weights, repo, v->commit) ||
+	    mbr_evidence_foreach(repo, &weights, add_evidence, list))
+		die("%s", mbr_error_last());
+	return list;
+}
+
 static json_t *version_json(struct mbr_repo *repo, const struct mbr_version *v)
 {
 	const struct mbr_manifest *m = v->manifest;
@@ -51,7 +78,7 @@ static json_t *version_json(struct mbr_repo *repo, const struct mbr_version *v)
 	mbr_lineage_walk(repo->lineage, v->commit, take_first, &commit);
 	for (size_t i = 0; i < m->n_tensors; i++)
 		json_array_append_new(tensors, tensor_json(&m->tensors[i]));
-	return json_pack("{s:o?, s:O?, s:s?, s:s?, s:{s:s, s:i, s:s, s:I}, s:I, s:O, s:o}",
+	return json_pack("{s:o?, s:O?, s:s?, s:s?, s:{s:s, s:i, s:s, s:I}, s:I, s:O, s:o, s:o}",
 			 "commit", commit, "operator", v->operator,
 			 "license", m->license, "architecture", m->architecture,
 			 "file", "format", m->format == MBR_FORMAT_GGUF ? "gguf" : "safetensors",
@@ -59,7 +86,8 @@ static json_t *version_json(struct mbr_repo *repo, const struct mbr_version *v)
 			 "sha256", mbr_oid_fmt(digest, &m->file_sha256),
 			 "size", (json_int_t)m->file_size,
 			 "parameters", (json_int_t)m->n_params,
-			 "metadata", m->metadata, "tensors", tensors);
+			 "metadata", m->metadata, "tensors", tensors,
+			 "evidence", evidence_json(repo, v));
 }
 
 /* A metadata value for one line: long arrays are summarised. */
@@ -95,6 +123,30 @@ static void print_indented(const char *text)
 	putchar('\n');
 }
 
+/* One line per record: id, suite, date, then the headline metrics. */
+static void print_evidence(json_t *list)
+{
+	json_t *e, *task, *v;
+	const char *name, *metric;
+	size_t i;
+
+	if (!json_array_size(list))
+		return;
+	printf("evidence:\n");
+	json_array_foreach(list, i, e) {
+		printf("  %.19s %-12s %s%s", json_string_value(json_object_get(e, "id")),
+		       json_string_value(json_object_get(e, "suite")),
+		       json_string_value(json_object_get(e, "created")),
+		       json_array_size(json_object_get(e, "adapters")) ? " +adapters" : "");
+		json_object_foreach(json_object_get(e, "metrics"), name, task)
+			json_object_foreach(task, metric, v)
+				if (mbr_metric_is_headline(metric))
+					printf(" %s.%s=%.4f", name, metric, json_number_value(v));
+		putchar('\n');
+	}
+	putchar('\n');
+}
+
 static void print_text(json_t *o)
 {
 	json_t *commit = json_object_get(o, "commit"), *file = json_object_get(o, "file");
@@ -119,6 +171,7 @@ static void print_text(json_t *o)
 	printf("parameters %lld\n\n",
 	       (long long)json_integer_value(json_object_get(o, "parameters")));
 	print_indented(json_string_value(json_object_get(commit, "message")));
+	print_evidence(json_object_get(o, "evidence"));
 	printf("metadata:\n");
 	json_array_foreach(json_object_get(o, "metadata"), i, e)
 		print_meta_entry(e);

@@ -120,7 +120,7 @@ __mbr_reply_dirs ()
 __mbr_complete_value ()
 {
 	case "$1" in
-	-o|--output|-f|--file|-C)
+	-o|--output|-f|--file|-C|--suite|--perplexity)
 		if [[ $1 == -C ]]; then __mbr_reply_dirs "$2"; else __mbr_reply_files "$2"; fi ;;
 	--name|--base)
 		__mbr_reply "$(__mbr_revisions "$3")" "$2" ;;
@@ -197,7 +197,7 @@ _mbr ()
 	fi
 
 	case "$cmd" in
-	show|log|diff|export|ls-tensors)
+	show|log|diff|export|ls-tensors|scorecard)
 		__mbr_reply "$(__mbr_revisions "$chdir")" "$cur" ;;
 	add|hash-object)
 		__mbr_reply_files "$cur" ;;
