@@ -22,7 +22,9 @@
  * per (row, token) covers two of the dot's four 8-lane accumulators, so a
  * 4 x 4 tile passes over the row twice, once per pair of accumulators,
  * and finishes each output with the dot's own reduction and double tail.
- * The packed group holds the tokens as floats (exact from fp16).
+ * The rows go in column blocks, the lane sums kept between them, so that
+ * the tiles' operands come from L1. The packed group holds the tokens as
+ * floats (exact from fp16).
  *
  * Q4_K and Q6_K against Q8_K: as Q8_0, a zmm per lane of the dot's 8-lane
  * accumulator for 16 tokens; see their section below.
@@ -246,35 +248,66 @@ size_t mbr_gemm_pack_size_f16_avx512(int64_t n)
 }
 
 /*
- * acc[r][t] += products of elements i + h .. i + h + 15 for every i, a
- * multiple of 32 below n32: h = 0 gives the dot's accumulators 0 and 1,
- * h = 16 its accumulators 2 and 3, side by side.
+ * The lane sums of one call, carried from column block to column block:
+ * st[r][t][0] holds the dot's accumulators 0 and 1 for row r and token t
+ * (elements i .. i + 15 of every 32), st[r][t][1] its accumulators 2 and
+ * 3. A float stored and loaded again is the same float, so cutting the
+ * rows into blocks changes no bit of the sums.
  */
-ALWAYS_INLINE void f16_pass(int R, int64_t n32, int h, const mbr_half *w,
-			    size_t w_row, const float *x, int64_t n,
-			    __m512 acc[4][4])
+#define F16_ROWS 16
+typedef __m512 f16_state[F16_ROWS][4][2];
+
+/*
+ * Columns per block: 16 weight rows (16 KiB) and four tokens (8 KiB) of
+ * a block stay in L1 while every 4 x 4 tile runs over them. Over whole
+ * rows the tiles' operands came from L2, and at 5632 columns, where a
+ * tile's rows take 135 KiB, that halved the speed.
+ */
+#define F16_BLOCK 512
+
+/*
+ * st[r][t][h / 16] += products of elements i + h .. i + h + 15 for every
+ * i, a multiple of 32 in [i0, i1), for R rows and 4 tokens.
+ */
+ALWAYS_INLINE void f16_pass(int R, int64_t i0, int64_t i1, int h,
+			    const mbr_half *w, size_t w_row, const float *x,
+			    int64_t n, f16_state st)
 {
+	__m512 acc[4][4];
+
 #pragma GCC unroll 4
 	for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
 		for (int t = 0; t < 4; t++)
-			acc[r][t] = _mm512_setzero_ps();
-	for (int64_t i = h; i < n32; i += 32) {
-		__m512 wv[4], xv[4];
+			acc[r][t] = st[r][t][h / 16];
+	for (int64_t i = i0 + h; i < i1; i += 32) {
+		__m512 wv[4];
 
 #pragma GCC unroll 4
 		for (int r = 0; r < R; r++)
 			wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)
 								   (w + r * w_row + i)));
 #pragma GCC unroll 4
-		for (int t = 0; t < 4; t++)
-			xv[t] = _mm512_loadu_ps(x + t * n + i);
+		for (int t = 0; t < 4; t++) {
+			__m512 xv = _mm512_loadu_ps(x + t * n + i);
+
 #pragma GCC unroll 4
-		for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-			for (int t = 0; t < 4; t++)
-				acc[r][t] = _mm512_fmadd_ps(wv[r], xv[t], acc[r][t]);
+			for (int r = 0; r < R; r++)
+				acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+		}
 	}
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+		for (int t = 0; t < 4; t++)
+			st[r][t][h / 16] = acc[r][t];
+}
+
+ALWAYS_INLINE void f16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
+			    size_t w_row, const float *x, int64_t n, f16_state st)
+{
+	f16_pass(R, i0, i1, 0, w, w_row, x, n, st);
+	f16_pass(R, i0, i1, 16, w, w_row, x, n, st);
 }
 
 ALWAYS_INLINE __m256 high8(__m512 v)
@@ -294,20 +327,31 @@ ALWAYS_INLINE float reduce4(__m512 a, __m512 b)
 	return _mm_cvtss_f32(_mm_hadd_ps(s, s));
 }
 
-/* R rows against 4 tokens; tokens past `tokens` are computed, not stored */
-ALWAYS_INLINE void f16_tile(int R, int64_t n, int tokens, float *out,
-			    size_t out_stride, const mbr_half *w, size_t w_row,
-			    const float *x)
+/* rows <= F16_ROWS against 4 tokens (past `tokens`: computed, not stored) */
+static void f16_rows(int64_t n, int rows, int tokens, float *out,
+		     size_t out_stride, const mbr_half *w, size_t w_row,
+		     const float *x)
 {
 	int64_t n32 = n - n % 32;
-	__m512 lo[4][4], hi[4][4];
+	f16_state st;
 
-	f16_pass(R, n32, 0, w, w_row, x, n, lo);
-	f16_pass(R, n32, 16, w, w_row, x, n, hi);
-	for (int r = 0; r < R; r++)
+	memset(st, 0, sizeof(st));
+	for (int64_t i0 = 0; i0 < n32; i0 += F16_BLOCK) {
+		int64_t i1 = i0 + F16_BLOCK < n32 ? i0 + F16_BLOCK : n32;
+		int r = 0;
+
+		for (; r + 4 <= rows; r += 4)
+			f16_tile(4, i0, i1, w + r * w_row, w_row, x, n, st + r);
+		switch (rows - r) {
+		case 3: f16_tile(3, i0, i1, w + r * w_row, w_row, x, n, st + r); break;
+		case 2: f16_tile(2, i0, i1, w + r * w_row, w_row, x, n, st + r); break;
+		case 1: f16_tile(1, i0, i1, w + r * w_row, w_row, x, n, st + r); break;
+		}
+	}
+	for (int r = 0; r < rows; r++)
 		for (int t = 0; t < tokens; t++) {
 			/* ggml keeps the total and the leftovers in double */
-			double sum = reduce4(lo[r][t], hi[r][t]);
+			double sum = reduce4(st[r][t][0], st[r][t][1]);
 
 			for (int64_t i = n32; i < n; i++)
 				sum += (double)(_cvtsh_ss(w[r * w_row + i]) * x[t * n + i]);
@@ -323,22 +367,14 @@ void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 	size_t w_row = w_row_bytes / sizeof(mbr_half);
 
 	assert(tokens >= 1 && tokens <= T && w_row_bytes % sizeof(mbr_half) == 0);
-	for (int t = 0; t < tokens; t += 4) {
-		const float *x = (const float *)xp + t * n;
-		int left = tokens - t < 4 ? tokens - t : 4, r = 0;
-
-		for (; r + 4 <= rows; r += 4)
-			f16_tile(4, n, left, out + t * out_stride + r, out_stride,
-				 wh + r * w_row, w_row, x);
-		switch (rows - r) {
-		case 3: f16_tile(3, n, left, out + t * out_stride + r, out_stride,
-				 wh + r * w_row, w_row, x); break;
-		case 2: f16_tile(2, n, left, out + t * out_stride + r, out_stride,
-				 wh + r * w_row, w_row, x); break;
-		case 1: f16_tile(1, n, left, out + t * out_stride + r, out_stride,
-				 wh + r * w_row, w_row, x); break;
-		}
-	}
+	/* four tokens at a time, each over all the rows: a group's rows stay
+	 * in L2 for the next four */
+	for (int t = 0; t < tokens; t += 4)
+		for (int r = 0; r < rows; r += F16_ROWS)
+			f16_rows(n, rows - r < F16_ROWS ? rows - r : F16_ROWS,
+				 tokens - t < 4 ? tokens - t : 4,
+				 out + t * out_stride + r, out_stride,
+				 wh + r * w_row, w_row, (const float *)xp + t * n);
 }
 
 /* ---- Q4_K and Q6_K against Q8_K

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 #include "test-tool.h"
+#include "bench.h"
 #include "kernels.h"
 #include "quants.h"
 #include "mbr/types.h"
@@ -67,7 +68,7 @@ static uint64_t rng_next(void)
 	return rng;
 }
 
-static float rng_float(void)
+float bench_rng_float(void)
 {
 	return (float)((double)(rng_next() >> 40) / (double)(1 << 23) - 1.0);
 }
@@ -76,7 +77,7 @@ static float rng_float(void)
  * Weights that time like real ones: random codes, small finite scales
  * (no NaN or subnormal slow paths), plain types from random floats.
  */
-static void fill_weights(int type, unsigned char *w, size_t bytes)
+void bench_fill_weights(int type, unsigned char *w, size_t bytes)
 {
 	const struct mbr_type_info *ti = mbr_type_get(type);
 
@@ -86,7 +87,7 @@ static void fill_weights(int type, unsigned char *w, size_t bytes)
 
 		for (size_t done = 0; done < bytes; done += sizeof(f) / 4 * ti->block_bytes) {
 			for (int i = 0; i < 256; i++)
-				f[i] = rng_float() * 0.05f;
+				f[i] = bench_rng_float() * 0.05f;
 			t->from_float(f, w + done, 256);
 		}
 		return;
@@ -101,7 +102,7 @@ static void fill_weights(int type, unsigned char *w, size_t bytes)
 			continue;
 		for (size_t b = 0; b < bytes; b += ti->block_bytes)
 			for (int f = 0; f < 2 && half_fields[k].at[f] >= 0; f++) {
-				mbr_half h = mbr_fp32_to_fp16(0.001f + 0.004f * fabsf(rng_float()));
+				mbr_half h = mbr_fp32_to_fp16(0.001f + 0.004f * fabsf(bench_rng_float()));
 
 				memcpy(w + b + half_fields[k].at[f], &h, sizeof(h));
 			}
@@ -139,7 +140,7 @@ static void *run_rows(void *arg)
 	return NULL;
 }
 
-static double now(void)
+double bench_now(void)
 {
 	struct timespec ts;
 
@@ -152,7 +153,7 @@ static double time_pass(const struct pass *proto, int64_t rows, int threads)
 {
 	struct pass parts[64];
 	pthread_t tid[64];
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (int t = 0; t < threads; t++) {
 		parts[t] = *proto;
@@ -165,7 +166,7 @@ static double time_pass(const struct pass *proto, int64_t rows, int threads)
 	for (int t = 1; t < threads; t++)
 		if (tid[t])
 			pthread_join(tid[t], NULL);
-	return now() - t0;
+	return bench_now() - t0;
 }
 
 struct opts {
@@ -187,9 +188,9 @@ static double best_pass(mbr_vec_dot_fn dot, const struct mbr_kernel_traits *rows
 	struct pass p = { dot, rows ? rows->vec_dot_rows : NULL,
 			  rows ? rows->dot_rows : 0, pool, x, matrix / o->rows,
 			  matrix, copies, o->cols, 0, 0, out };
-	double best = 1e30, start = now();
+	double best = 1e30, start = bench_now();
 
-	for (int i = 0; i < 2 || now() - start < o->seconds; i++) {
+	for (int i = 0; i < 2 || bench_now() - start < o->seconds; i++) {
 		double t = time_pass(&p, o->rows, o->threads);
 
 		best = t < best ? t : best;
@@ -212,7 +213,7 @@ static unsigned char *make_pool(int type, const struct opts *o, size_t *matrix,
 	pool = malloc(*copies * *matrix);
 	if (!pool)
 		return NULL;
-	fill_weights(type, pool, *matrix);
+	bench_fill_weights(type, pool, *matrix);
 	for (size_t c = 1; c < *copies; c++)
 		memcpy(pool + c * *matrix, pool, *matrix);
 	return pool;
@@ -237,12 +238,12 @@ static int bench_one(int type, const struct opts *o)
 		return 1;
 	}
 	for (int64_t i = 0; i < o->cols; i++)
-		x[i] = rng_float();
+		x[i] = bench_rng_float();
 	for (int i = 0; i < 20; i++) {
-		double t0 = now();
+		double t0 = bench_now();
 
 		xt->from_float(x, xq, o->cols);
-		t_conv = fmin(t_conv, now() - t0);
+		t_conv = fmin(t_conv, bench_now() - t0);
 	}
 	t_ref = best_pass(ref->vec_dot, NULL, pool, matrix, copies, xq, out_ref, o);
 	if (vec) {
@@ -281,7 +282,7 @@ static int bench_rows(int type, const struct opts *o)
 		return 1;
 	}
 	for (int64_t i = 0; i < o->cols; i++)
-		x[i] = rng_float();
+		x[i] = bench_rng_float();
 	mbr_kernel_traits(t->vec_dot_type)->from_float(x, xq, o->cols);
 	t_dot = best_pass(t->vec_dot, NULL, pool, matrix, copies, xq, a, o);
 	t_rows = best_pass(t->vec_dot, t, pool, matrix, copies, xq, b, o);
@@ -350,21 +351,21 @@ static int bench_batch(int type, const struct opts *o, int batch)
 		free(w), free(xq), free(xp), free(x), free(a), free(b);
 		return 1;
 	}
-	fill_weights(type, w, wrow * BATCH_ROWS);
+	bench_fill_weights(type, w, wrow * BATCH_ROWS);
 	for (int tok = 0; tok < batch; tok++) {
 		for (int64_t i = 0; i < o->cols; i++)
-			x[i] = rng_float();
+			x[i] = bench_rng_float();
 		xt->from_float(x, xq + tok * xrow, o->cols);
 	}
-	start = now();
-	for (int i = 0; i < 2 || now() - start < o->seconds; i++) {
-		double t0 = now();
+	start = bench_now();
+	for (int i = 0; i < 2 || bench_now() - start < o->seconds; i++) {
+		double t0 = bench_now();
 
 		batch_by_vec_dot(t, o->cols, batch, w, xq, xrow, a);
-		t_dot = fmin(t_dot, now() - t0);
-		t0 = now();
+		t_dot = fmin(t_dot, bench_now() - t0);
+		t0 = bench_now();
 		batch_by_gemm(t, o->cols, batch, w, xq, xrow, xp, b);
-		t_gemm = fmin(t_gemm, now() - t0);
+		t_gemm = fmin(t_gemm, bench_now() - t0);
 	}
 	for (int i = 0; i < BATCH_ROWS * batch; i++)
 		same += a[i] == b[i];

@@ -16,6 +16,7 @@ struct test_cmd {
 
 static const struct test_cmd cmds[] = {
 	{ "bench-kernels", cmd__bench_kernels },
+	{ "bench-matmul", cmd__bench_matmul },
 	{ "gguf-fields", cmd__gguf_fields },
 	{ "gguf-rewrite", cmd__gguf_rewrite },
 	{ "mkmodel", cmd__mkmodel },

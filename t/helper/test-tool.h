@@ -9,6 +9,7 @@
 #define TEST_TOOL_H
 
 int cmd__bench_kernels(int argc, const char **argv);
+int cmd__bench_matmul(int argc, const char **argv);
 int cmd__gguf_fields(int argc, const char **argv);
 int cmd__gguf_rewrite(int argc, const char **argv);
 int cmd__mkmodel(int argc, const char **argv);
