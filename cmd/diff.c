@@ -6,6 +6,7 @@
 #include "builtin.h"
 #include "parse-options.h"
 #include "mbr/error.h"
+#include "mbr/evidence.h"
 #include "mbr/scorecard.h"
 #include "mbr/store.h"
 
@@ -135,15 +136,17 @@ int cmd_diff(int argc, const char **argv)
 	};
 	struct mbr_version *a = NULL, *b = NULL;
 	struct mbr_repo *repo;
-	json_t *d = NULL, *file;
+	json_t *d = NULL, *evidence, *file;
 
 	argc = parse_options(argc, argv, opts, diff_usage);
 	if (argc != 2)
 		usage_with_options(diff_usage, opts);
 	repo = setup_repo();
 	if (mbr_version_load(&a, repo, argv[0]) || mbr_version_load(&b, repo, argv[1]) ||
-	    mbr_store_diff(&d, repo, a, b))
+	    mbr_store_diff(&d, repo, a, b) ||
+	    mbr_evidence_diff(&evidence, repo, a->commit, b->commit))
 		die("%s", mbr_error_last());
+	json_object_set_new(d, "evidence", evidence);
 	if (json) {
 		print_json(d);
 	} else {

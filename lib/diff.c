@@ -8,7 +8,6 @@
 #include "kernels.h"
 #include "diff.h"
 #include "mbr/error.h"
-#include "mbr/evidence.h"
 #include "mbr/store.h"
 #include "mbr/types.h"
 
@@ -470,63 +469,12 @@ static int diff_file(json_t **out, const struct mbr_manifest *a,
 
 /* ---- the whole diff ----------------------------------------------- */
 
-/* ---- what made b, and what the evidence says --------------------- */
-
-static int add_suite(const char *path, const struct mbr_oid *id, json_t *ev, void *payload)
-{
-	json_t *name = json_object_get(json_object_get(ev, "suite"), "name");
-
-	return put(payload, json_string_value(name), json_true());
-}
-
-static json_t *suite_delta(json_t *ea, json_t *eb, const char *suite)
-{
-	json_t *ma = mbr_evidence_flat_metrics(ea), *mb = mbr_evidence_flat_metrics(eb);
-	char ha[MBR_OID_STRSZ], hb[MBR_OID_STRSZ];
-	struct mbr_oid ia, ib;
-
-	mbr_evidence_id(&ia, ea);
-	mbr_evidence_id(&ib, eb);
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "suite", suite,
-			 "old", mbr_oid_fmt(ha, &ia), "new", mbr_oid_fmt(hb, &ib),
-			 "delta", mbr_evidence_delta(mb, ma), "old_metrics", ma,
-			 "new_metrics", mb);
-}
-
-/* For each suite both versions were evaluated on: the newest records'
- * metrics and b's minus a's. */
-static int diff_evidence(json_t *out, struct mbr_repo *repo,
-			 const struct mbr_version *a, const struct mbr_version *b)
-{
-	json_t *suites = json_object(), *v, *ea = NULL, *eb = NULL;
-	struct mbr_oid weights;
-	const char *suite;
-	int err;
-
-	MBR_CHECK_ALLOC(suites);
-	if (!(err = mbr_evidence_weights(&weights, repo, b->commit)))
-		err = mbr_evidence_foreach(repo, &weights, add_suite, suites);
-	json_object_foreach(suites, suite, v) {
-		if (err || (err = mbr_evidence_newest(&ea, repo, a->commit, suite)) ||
-		    (err = mbr_evidence_newest(&eb, repo, b->commit, suite)))
-			break;
-		if (ea && eb)
-			err = push(out, suite_delta(ea, eb, suite));
-		json_decref(ea);
-		json_decref(eb);
-		ea = eb = NULL;
-	}
-	json_decref(suites);
-	return err;
-}
-
 int mbr_store_diff(json_t **out, struct mbr_repo *repo,
 		   const struct mbr_version *a, const struct mbr_version *b)
 {
-	json_t *res = json_pack("{s:s,s:s,s:O?,s:o,s:o,s:o}", "old", a->commit,
+	json_t *res = json_pack("{s:s,s:s,s:O?,s:o,s:o}", "old", a->commit,
 				"new", b->commit, "operator", b->operator,
-				"metadata", three_lists(), "tensors", three_lists(),
-				"evidence", json_array());
+				"metadata", three_lists(), "tensors", three_lists());
 	json_t *file = NULL;
 	int err;
 
@@ -539,8 +487,7 @@ int mbr_store_diff(json_t **out, struct mbr_repo *repo,
 	    (err = diff_tensors(json_object_get(res, "tensors"), repo->odb,
 				a->manifest, b->manifest)) ||
 	    (err = diff_file(&file, a->manifest, b->manifest)) ||
-	    (err = put(res, "file", file)) ||
-	    (err = diff_evidence(json_object_get(res, "evidence"), repo, a, b))) {
+	    (err = put(res, "file", file))) {
 		json_decref(res);
 		return err;
 	}

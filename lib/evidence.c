@@ -478,3 +478,54 @@ json_t *mbr_evidence_delta(const json_t *mine, const json_t *theirs)
 	}
 	return d;
 }
+
+/* ---- comparing versions ------------------------------------------ */
+
+static int add_suite(const char *path, const struct mbr_oid *id, json_t *ev, void *payload)
+{
+	json_t *name = json_object_get(json_object_get(ev, "suite"), "name");
+
+	return json_object_set_new(payload, json_string_value(name), json_true()) ?
+	       (mbr_error_oom(), MBR_ENOMEM) : 0;
+}
+
+static json_t *suite_delta(json_t *ea, json_t *eb, const char *suite)
+{
+	json_t *ma = mbr_evidence_flat_metrics(ea), *mb = mbr_evidence_flat_metrics(eb);
+	char ha[MBR_OID_STRSZ], hb[MBR_OID_STRSZ];
+	struct mbr_oid ia, ib;
+
+	mbr_evidence_id(&ia, ea);
+	mbr_evidence_id(&ib, eb);
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "suite", suite,
+			 "old", mbr_oid_fmt(ha, &ia), "new", mbr_oid_fmt(hb, &ib),
+			 "delta", mbr_evidence_delta(mb, ma), "old_metrics", ma,
+			 "new_metrics", mb);
+}
+
+int mbr_evidence_diff(json_t **out, struct mbr_repo *repo, const char *a, const char *b)
+{
+	json_t *suites = json_object(), *v, *ea = NULL, *eb = NULL;
+	struct mbr_oid weights;
+	const char *suite;
+	int err = suites && (*out = json_array()) ? 0 : (mbr_error_oom(), MBR_ENOMEM);
+
+	if (!err && !(err = mbr_evidence_weights(&weights, repo, b)))
+		err = mbr_evidence_foreach(repo, &weights, add_suite, suites);
+	json_object_foreach(suites, suite, v) {
+		if (err || (err = mbr_evidence_newest(&ea, repo, a, suite)) ||
+		    (err = mbr_evidence_newest(&eb, repo, b, suite)))
+			break;
+		if (ea && eb && json_array_append_new(*out, suite_delta(ea, eb, suite)))
+			err = (mbr_error_oom(), MBR_ENOMEM);
+		json_decref(ea);
+		json_decref(eb);
+		ea = eb = NULL;
+	}
+	json_decref(suites);
+	if (err && *out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return err;
+}

@@ -106,4 +106,12 @@ json_t *mbr_evidence_flat_metrics(const json_t *ev);
 /* mine - theirs for each key of the flat metrics mine that theirs has (new). */
 json_t *mbr_evidence_delta(const json_t *mine, const json_t *theirs);
 
+/*
+ * For each suite both versions (commits a, older, and b) have records
+ * for, the newest of each: *out a new array of {"suite", "old": id,
+ * "new": id, "old_metrics", "new_metrics", "delta": {"task.metric":
+ * new - old}} (flat metrics as above).
+ */
+int mbr_evidence_diff(json_t **out, struct mbr_repo *repo, const char *a, const char *b);
+
 #endif

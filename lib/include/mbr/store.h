@@ -137,11 +137,8 @@ int mbr_store_gc(struct mbr_gc_stats *stats, struct mbr_repo *repo, int dry_run)
  *                                "new_shape", "rel_l2": x | null} ],
  *                  "unchanged": n },
  *     "file": { "old_size", "new_size", "shared_bytes" },
- *     "operator": b's operator.json (what made the newer version),
- *     "evidence": [ {"suite", "old": id, "new": id, "old_metrics",
- *                    "new_metrics", "delta": {"task.metric": new - old}} ] }
- * with an evidence entry for each suite both versions' weights have
- * records for (the newest of each; evidence.h).
+ *     "operator": b's operator.json (what made the newer version) }
+ * (mbr_evidence_diff compares the two versions' evidence.)
  * rel_l2 = ||new - old|| / ||old|| over dequantized values, for tensors of
  * the same shape whose types (which may differ) the kernels can
  * dequantize; null otherwise.
