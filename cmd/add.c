@@ -1,5 +1,5 @@
 /*
- * add.c - mbr add FILE [--name NAME] [-m MSG] [--license SPDX-ID]
+ * add.c - mbr add FILE [--name NAME] [-m MSG] [--license SPDX-ID] [--base REV]
  */
 #include <stdio.h>
 #include <string.h>
@@ -7,10 +7,12 @@
 #include "builtin.h"
 #include "parse-options.h"
 #include "mbr/error.h"
+#include "mbr/lineage.h"
+#include "mbr/lora.h"
 #include "mbr/store.h"
 
 static const char *const add_usage[] = {
-	"mbr add <file> [--name <name>] [-m <msg>] [--license <spdx-id>]", NULL
+	"mbr add <file> [--name <name>] [-m <msg>] [--license <spdx-id>] [--base <rev>]", NULL
 };
 
 static void print_result_json(const struct mbr_add_result *res)
@@ -25,6 +27,27 @@ static void print_result_json(const struct mbr_add_result *res)
 	print_json(o);
 }
 
+/*
+ * An adapter made for the version base: it must fit it (lora.h), and the
+ * version records base as its parent and in operator.json. Dies if not.
+ */
+static void set_adapter_base(struct mbr_add_options *aopts, char *commit,
+			     struct mbr_repo *repo, const char *path, const char *base)
+{
+	struct mbr_lora *l = NULL;
+	struct mbr_weights *w = NULL;
+
+	if (mbr_lineage_resolve(commit, repo->lineage, base) ||
+	    mbr_weights_open_version(&w, repo, base) ||
+	    mbr_lora_open_file(&l, path) || mbr_lora_check(l, w))
+		die("%s", mbr_error_last());
+	mbr_lora_free(l);
+	mbr_weights_free(w);
+	aopts->adapter_base = commit;
+	aopts->parents = (const char *const *)&aopts->adapter_base;
+	aopts->n_parents = 1;
+}
+
 int cmd_add(int argc, const char **argv)
 {
 	struct mbr_add_options aopts = { 0 };
@@ -32,10 +55,13 @@ int cmd_add(int argc, const char **argv)
 	struct mbr_repo *repo;
 	struct progress *progress;
 	int json = 0, quiet = 0;
+	const char *base = NULL;
+	char base_commit[MBR_COMMIT_HEXSZ + 1];
 	struct option opts[] = {
 		OPT_STRING(0, "name", &aopts.name, "name", "model name (default: the file's stem)"),
 		OPT_STRING('m', "message", &aopts.message, "msg", "text for the version's commit message"),
 		OPT_STRING(0, "license", &aopts.license, "spdx-id", "license of the model (SPDX expression)"),
+		OPT_STRING(0, "base", &base, "rev", "for a LoRA adapter: the version it was made for"),
 		OPT_INTEGER('t', "threads", &aopts.n_threads, "n", "threads to hash with (default: all cores)"),
 		OPT_BOOL('q', "quiet", &quiet, "print nothing but errors"),
 		OPT_BOOL(0, "json", &json, "print the result as JSON"),
@@ -48,6 +74,8 @@ int cmd_add(int argc, const char **argv)
 	if (argc != 1)
 		usage_with_options(add_usage, opts);
 	repo = setup_repo();
+	if (base)
+		set_adapter_base(&aopts, base_commit, repo, argv[0], base);
 	progress = quiet || json ? NULL : progress_start("Hashing", stat(argv[0], &st) ? 0 : (uint64_t)st.st_size);
 	aopts.progress = progress ? progress_update : NULL;
 	aopts.progress_payload = progress;

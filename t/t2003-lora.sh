@@ -143,4 +143,22 @@ test_expect_success 'lora-extract of a full fine-tune: a higher rank comes close
 	test "$(echo "$e32 < $e4" | sed "s/e-/*10^-/g" | bc -l)" = 1
 '
 
+test_expect_success 'add --base: the adapter hangs off its base, which operator.json names' '
+	mbr -C reg add -q "$fam/prose-lora-r8.gguf" --base base --name prose-lora-on-base &&
+	lineage rev-parse base >expect &&
+	lineage log -1 --format=%P prose-lora-on-base >actual &&
+	test_cmp expect actual &&
+	lineage show prose-lora-on-base:operator.json >op.json &&
+	sed -n "/\"adapter\"/,\$p" op.json | grep "\"commit\": \"$(cat expect)\"" &&
+	! lineage show prose-lora:operator.json | grep "\"adapter\""
+'
+
+test_expect_success 'add --base refuses an adapter that does not fit, and a model' '
+	test_must_fail mbr -C reg add "$fam/prose-lora-r8.gguf" --base x8 --name bad 2>err &&
+	grep "does not fit x8: blk.0.attn_q.weight is not in the base" err &&
+	test_must_fail mbr -C reg add "$fam/base-f16.gguf" --base base --name bad 2>err &&
+	grep "not an adapter" err &&
+	test_must_fail lineage rev-parse --verify -q bad
+'
+
 test_done

@@ -124,13 +124,18 @@ __mbr_complete_value ()
 		if [[ $1 == -C ]]; then __mbr_reply_dirs "$2"; else __mbr_reply_files "$2"; fi ;;
 	--name|--base)
 		__mbr_reply "$(__mbr_revisions "$3")" "$2" ;;
+	--adapter)
+		# an adapter: a stored version or a GGUF file
+		__mbr_reply_files "$2"
+		local IFS=$'\n'
+		COMPREPLY+=($(compgen -W "$(__mbr_revisions "$3")" -- "$2")) ;;
 	--method)
 		__mbr_reply "$(__mbr_merge_methods)" "$2" ;;
 	--out-type)
 		__mbr_reply "$(__mbr_quantize_types)" "$2" ;;
 	--type)
 		__mbr_reply "$(__mbr_quantize_types)" "$2" ;;
-	-m|--message|--license|-t|--threads)
+	-m|--message|--license|-t|--threads|--scale|--rank)
 		COMPREPLY=() ;;
 	*)
 		return 1 ;;
@@ -213,7 +218,7 @@ _mbr ()
 			[[ $w == -* ]] || ((n++))
 		done
 		if ((n == 0)); then
-			__mbr_reply $'quantize\nmerge' "$cur"
+			__mbr_reply $'quantize\nmerge\nlora-merge\nlora-extract' "$cur"
 		else
 			__mbr_reply "$(__mbr_revisions "$chdir")" "$cur"
 		fi ;;
