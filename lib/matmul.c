@@ -243,6 +243,7 @@ struct matmul_task {
 	const struct mbr_kernel_traits *wk;
 	unsigned char *xp;		/* the packed groups; NULL: no gemm */
 	size_t xp_bytes;		/* of one group */
+	atomic_int next_tile;		/* gemm: the next row tile to take */
 };
 
 /* Weight rows per tile: kept hot in cache while every token runs by them. */
@@ -287,11 +288,37 @@ static void rows_by_gemm(const struct matmul_task *m, int64_t r0, int64_t r1)
 	}
 }
 
-/* Thread ith's first row: a multiple of 4, which gemm tiles and the
- * kernels' dot_rows divide. */
+/* Thread ith's first row: a multiple of 4, which the kernels' dot_rows
+ * divide. */
 static int64_t first_row(int64_t rows, int ith, int nth)
 {
 	return ith == nth ? rows : rows * ith / nth / 4 * 4;
+}
+
+static void pack_groups(const struct matmul_task *m, int ith, int nth)
+{
+	const struct mbr_matrix *w = m->w;
+
+	for (int g = ith; g < groups_of(m->n); g += nth) {
+		int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
+
+		m->wk->gemm_pack(w->cols, left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
+				 m->xp + (size_t)g * m->xp_bytes,
+				 m->xq + (size_t)t0 * m->xq_row_bytes, m->xq_row_bytes);
+	}
+}
+
+/*
+ * A batch's row tiles go to whichever thread asks next: a static split
+ * waits for its slowest half, and on a machine shared with other work a
+ * thread that loses its core for a while held the other one up.
+ */
+static void tiles_by_gemm(struct matmul_task *m)
+{
+	int64_t rows = m->w->rows, r0;
+
+	while ((r0 = (int64_t)atomic_fetch_add(&m->next_tile, 1) * ROW_TILE) < rows)
+		rows_by_gemm(m, r0, r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows);
 }
 
 static void matmul_task(void *arg, int ith, int nth)
@@ -306,25 +333,13 @@ static void matmul_task(void *arg, int ith, int nth)
 			      m->xq + (size_t)t * m->xq_row_bytes, w->cols);
 	mbr_threadpool_barrier(m->tp);
 	if (m->xp) {
-		for (int g = ith; g < groups_of(m->n); g += nth) {
-			int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
-
-			m->wk->gemm_pack(w->cols,
-					 left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
-					 m->xp + (size_t)g * m->xp_bytes,
-					 m->xq + (size_t)t0 * m->xq_row_bytes,
-					 m->xq_row_bytes);
-		}
+		pack_groups(m, ith, nth);
 		mbr_threadpool_barrier(m->tp);
+		tiles_by_gemm(m);
+		return;
 	}
-	for (int64_t r0 = first; r0 < end; r0 += ROW_TILE) {
-		int64_t r1 = r0 + ROW_TILE < end ? r0 + ROW_TILE : end;
-
-		if (m->xp)
-			rows_by_gemm(m, r0, r1);
-		else
-			rows_by_vec_dot(m, r0, r1);
-	}
+	for (int64_t r0 = first; r0 < end; r0 += ROW_TILE)
+		rows_by_vec_dot(m, r0, r0 + ROW_TILE < end ? r0 + ROW_TILE : end);
 }
 
 void mbr_matmul(struct mbr_threadpool *tp, float *out,
@@ -335,7 +350,7 @@ void mbr_matmul(struct mbr_threadpool *tp, float *out,
 	size_t xq_row_bytes = mbr_row_size(wk->vec_dot_type, w->cols);
 	struct matmul_task m = {
 		tp, out, w, x, n, scratch, xq_row_bytes, xk->from_float, wk,
-		NULL, 0
+		NULL, 0, 0
 	};
 
 	if (use_gemm(wk, n)) {

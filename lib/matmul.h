@@ -40,8 +40,9 @@ size_t mbr_matmul_scratch_size(const struct mbr_matrix *w, int n);
  * them, a few rows at once by vec_dot_rows, the same bits); or, for a
  * batch (n >= 2) where the kernels have batched products, the rows are
  * packed in groups of MBR_GEMM_TOKENS and multiplied a tile at a time by
- * gemm, which gives the same bits. Threads split w by rows, so each weight row is read
- * once for the whole batch.
+ * gemm, which gives the same bits. Threads split w by rows (a batch's
+ * tiles of rows go to whichever thread is free), so each weight row is
+ * read once for the whole batch.
  */
 void mbr_matmul(struct mbr_threadpool *tp, float *out,
 		const struct mbr_matrix *w, const float *x, int n,
