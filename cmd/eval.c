@@ -162,6 +162,10 @@ static int eval_suite(const char *rev, const char *suite_path, const struct suit
 
 	if (mbr_suite_load(&suite, suite_path))
 		die("%s", mbr_error_last());
+	/* evidence names weights by their manifest: only a version has one */
+	if (!access(rev, F_OK) && mbr_lineage_resolve(commit, repo->lineage, rev))
+		die("'%s' is a file: evidence is recorded for stored versions (mbr add it first)",
+		    rev);
 	if (mbr_lineage_resolve(commit, repo->lineage, rev) ||
 	    mbr_evidence_weights(&in.weights, repo, commit))
 		die("%s", mbr_error_last());

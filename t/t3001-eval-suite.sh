@@ -134,6 +134,11 @@ test_expect_success 'a text too short for its context fails naming the task' '
 	grep "task .p. (gen.jsonl): perplexity needs at least 128 tokens" err
 '
 
+test_expect_success 'a suite on a model file is refused: evidence needs a stored version' '
+	test_must_fail mbr -C reg eval "$FIXTURES/models/tiny-f32.gguf" --suite gen.suite.json 2>err &&
+	grep "is a file: evidence is recorded for stored versions" err
+'
+
 test_expect_success '--suite and --perplexity together are a usage error' '
 	expect_code 129 mbr -C reg eval tiny-f32 --suite gen.suite.json \
 		--perplexity "$FAMILY/code-val.txt" 2>err &&
