@@ -937,17 +937,35 @@ static float silu(float x, int i, int n)
 	return x / (1.0f + (i < n / 8 * 8 ? ggml_expf(-x) : expf(-x)));
 }
 
+struct swiglu_task {
+	struct mbr_session *s;
+	int n;
+};
+
+/* hb = silu(hb) * hb2 over a share of the batch's n * ff elements: on
+ * one thread the exponentials took 8% of a Q4_0 prompt while the other
+ * threads waited. */
+static void swiglu_task(void *arg, int ith, int nth)
+{
+	struct swiglu_task *a = arg;
+	struct mbr_session *s = a->s;
+	size_t ff = (size_t)s->m->cfg.ff, total = (size_t)a->n * ff;
+
+	for (size_t i = total * ith / nth; i < total * (ith + 1) / nth; i++)
+		s->hb[i] = silu(s->hb[i], (int)(i % ff), (int)ff) * s->hb2[i];
+}
+
 /* SwiGLU: silu(gate) * up, then down. */
 static void ffn_block(struct mbr_session *s, int layer, int n)
 {
 	const struct mbr_model_config *c = &s->m->cfg;
 	const struct mbr_layer *l = &s->m->layers[layer];
+	struct swiglu_task task = { s, n };
 
 	rmsnorm_rows(s->xb, s->x, l->ffn_norm, n, c->dim, c->norm_eps);
 	matmul(s, s->hb, &l->w_gate, s->xb, n);
 	matmul(s, s->hb2, &l->w_up, s->xb, n);
-	for (size_t i = 0; i < (size_t)n * c->ff; i++)
-		s->hb[i] = silu(s->hb[i], (int)(i % c->ff), c->ff) * s->hb2[i];
+	mbr_threadpool_run(s->tp, swiglu_task, &task);
 	matmul(s, s->xb, &l->w_down, s->hb, n);
 	add_rows(s->x, s->xb, (size_t)n * c->dim);
 }
