@@ -64,6 +64,7 @@ test_expect_success 'every long option of add is offered, from its option table'
 	test_completion "mbr add --" "--name=
 --message=
 --license=
+--base=
 --threads=
 --quiet
 --json"
