@@ -75,6 +75,13 @@ struct mbr_kernel_traits {
 	int dot_rows;			/* rows per vec_dot_rows call */
 };
 
+/*
+ * SwiGLU: g[i] = silu(g[i]) * u[i] for i < n, n a multiple of 8, silu
+ * with llama.cpp's vectorised exponential, bit for bit what the engine's
+ * scalar loop gives for those elements.
+ */
+typedef void (*mbr_swiglu_fn)(float *g, const float *u, int64_t n);
+
 enum mbr_kernel_isa {
 	MBR_KERNELS_REF,		/* the scalar reference */
 	MBR_KERNELS_AVX2,		/* x86-64 AVX2 + FMA + F16C */
@@ -91,6 +98,9 @@ const struct mbr_kernel_traits *mbr_kernel_traits(int type);
 
 /* Which set mbr_kernel_traits() hands out. */
 enum mbr_kernel_isa mbr_kernel_isa(void);
+
+/* That set's SwiGLU; NULL where it has none and the scalar loop runs. */
+mbr_swiglu_fn mbr_kernel_swiglu(void);
 
 /* The kernels of one set; NULL also when this CPU cannot run the set. */
 const struct mbr_kernel_traits *mbr_kernel_traits_isa(int type,
@@ -178,6 +188,7 @@ void mbr_vec_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *
 void mbr_vec_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q6_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_swiglu_avx2(float *g, const float *u, int64_t n);
 
 /* AVX-512 F/BW/VL/VNNI on top of AVX2; only when mbr_cpu_has_avx512(). */
 int mbr_cpu_has_avx512(void);

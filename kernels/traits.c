@@ -217,6 +217,15 @@ enum mbr_kernel_isa mbr_kernel_isa(void)
 	return chosen;
 }
 
+mbr_swiglu_fn mbr_kernel_swiglu(void)
+{
+#if defined(__x86_64__)
+	if (mbr_kernel_isa() >= MBR_KERNELS_AVX2)
+		return mbr_swiglu_avx2;
+#endif
+	return NULL;
+}
+
 const struct mbr_kernel_traits *mbr_kernel_traits(int type)
 {
 	return mbr_kernel_traits_isa(type, mbr_kernel_isa());

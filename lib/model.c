@@ -944,14 +944,22 @@ struct swiglu_task {
 
 /* hb = silu(hb) * hb2 over a share of the batch's n * ff elements: on
  * one thread the exponentials took 8% of a Q4_0 prompt while the other
- * threads waited. */
+ * threads waited. Shares start at multiples of 8, so with ff one too
+ * every share is whole lanes of eight for the kernels' SwiGLU. */
 static void swiglu_task(void *arg, int ith, int nth)
 {
 	struct swiglu_task *a = arg;
 	struct mbr_session *s = a->s;
 	size_t ff = (size_t)s->m->cfg.ff, total = (size_t)a->n * ff;
+	size_t lo = total * ith / nth / 8 * 8;
+	size_t hi = ith + 1 == nth ? total : total * (ith + 1) / nth / 8 * 8;
+	mbr_swiglu_fn vec = mbr_kernel_swiglu();
 
-	for (size_t i = total * ith / nth; i < total * (ith + 1) / nth; i++)
+	if (vec && ff % 8 == 0) {
+		vec(s->hb + lo, s->hb2 + lo, (int64_t)(hi - lo));
+		return;
+	}
+	for (size_t i = lo; i < hi; i++)
 		s->hb[i] = silu(s->hb[i], (int)(i % ff), (int)ff) * s->hb2[i];
 }
 
