@@ -1,7 +1,9 @@
 /*
- * add.c - mbr add FILE [--name NAME] [-m MSG] [--license SPDX-ID] [--base REV]
+ * add.c - mbr add FILE [--name NAME] [-m MSG] [--license SPDX-ID]
+ *                      [--base REV | --parent REV...]
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "builtin.h"
@@ -12,7 +14,8 @@
 #include "mbr/store.h"
 
 static const char *const add_usage[] = {
-	"mbr add <file> [--name <name>] [-m <msg>] [--license <spdx-id>] [--base <rev>]", NULL
+	"mbr add <file> [--name <name>] [-m <msg>] [--license <spdx-id>]\n"
+	"        [--base <rev> | --parent <rev>...]", NULL
 };
 
 static void print_result_json(const struct mbr_add_result *res)
@@ -48,6 +51,25 @@ static void set_adapter_base(struct mbr_add_options *aopts, char *commit,
 	aopts->n_parents = 1;
 }
 
+/*
+ * Versions the file was made from outside mbr (a fine-tune of them, say):
+ * they become its parents and operator.json's inputs. Dies on a bad rev.
+ */
+static const char **resolve_parents(struct mbr_repo *repo, const struct string_list *revs)
+{
+	const char **ids = calloc(revs->nr, sizeof(*ids));
+	char (*commits)[MBR_COMMIT_HEXSZ + 1] = calloc(revs->nr, sizeof(*commits));
+
+	if (!ids || !commits)
+		die("out of memory");
+	for (int i = 0; i < revs->nr; i++) {
+		if (mbr_lineage_resolve(commits[i], repo->lineage, revs->items[i]))
+			die("%s", mbr_error_last());
+		ids[i] = commits[i];
+	}
+	return ids;
+}
+
 int cmd_add(int argc, const char **argv)
 {
 	struct mbr_add_options aopts = { 0 };
@@ -57,11 +79,14 @@ int cmd_add(int argc, const char **argv)
 	int json = 0, quiet = 0;
 	const char *base = NULL;
 	char base_commit[MBR_COMMIT_HEXSZ + 1];
+	struct string_list parent_revs = { 0 };
+	const char **parents = NULL;
 	struct option opts[] = {
 		OPT_STRING(0, "name", &aopts.name, "name", "model name (default: the file's stem)"),
 		OPT_STRING('m', "message", &aopts.message, "msg", "text for the version's commit message"),
 		OPT_STRING(0, "license", &aopts.license, "spdx-id", "license of the model (SPDX expression)"),
 		OPT_STRING(0, "base", &base, "rev", "for a LoRA adapter: the version it was made for"),
+		OPT_STRING_LIST(0, "parent", &parent_revs, "rev", "a version the file was made from (repeatable)"),
 		OPT_INTEGER('t', "threads", &aopts.n_threads, "n", "threads to hash with (default: all cores)"),
 		OPT_BOOL('q', "quiet", &quiet, "print nothing but errors"),
 		OPT_BOOL(0, "json", &json, "print the result as JSON"),
@@ -71,17 +96,26 @@ int cmd_add(int argc, const char **argv)
 	int err;
 
 	argc = parse_options(argc, argv, opts, add_usage);
-	if (argc != 1)
+	if (argc != 1 || (base && parent_revs.nr))
 		usage_with_options(add_usage, opts);
 	repo = setup_repo();
 	if (base)
 		set_adapter_base(&aopts, base_commit, repo, argv[0], base);
+	if (parent_revs.nr) {
+		parents = resolve_parents(repo, &parent_revs);
+		aopts.parents = parents;
+		aopts.n_parents = parent_revs.nr;
+	}
 	progress = quiet || json ? NULL : progress_start("Hashing", stat(argv[0], &st) ? 0 : (uint64_t)st.st_size);
 	aopts.progress = progress ? progress_update : NULL;
 	aopts.progress_payload = progress;
 	err = mbr_store_add(&res, repo, argv[0], &aopts);
 	progress_stop(progress);
 	mbr_repo_free(repo);
+	if (parents)
+		free((char *)parents[0]);	/* the commits, one block */
+	free(parents);
+	string_list_clear(&parent_revs);
 	if (err)
 		return error("%s", mbr_error_last());
 	if (json)

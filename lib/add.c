@@ -415,8 +415,9 @@ static int input_entry(json_t **out, struct mbr_repo *repo, const char *commit)
 	return 0;
 }
 
-static int breed_operator(json_t **out, struct mbr_repo *repo,
-			  const struct mbr_add_options *opts)
+/* The input versions, each by commit and manifest digest. */
+static int inputs_json(json_t **out, struct mbr_repo *repo,
+		       const struct mbr_add_options *opts)
 {
 	json_t *inputs = json_array();
 	int err = 0;
@@ -433,10 +434,43 @@ static int breed_operator(json_t **out, struct mbr_repo *repo,
 		json_decref(inputs);
 		return err;
 	}
+	*out = inputs;
+	return 0;
+}
+
+static int breed_operator(json_t **out, struct mbr_repo *repo,
+			  const struct mbr_add_options *opts)
+{
+	json_t *inputs;
+	int err;
+
+	if ((err = inputs_json(&inputs, repo, opts)))
+		return err;
 	*out = json_pack("{s:s, s:o, s:o}", "operator", opts->operator, "params",
 			 opts->params ? json_incref(opts->params) : json_object(),
 			 "inputs", inputs);
 	MBR_CHECK_ALLOC(*out);
+	return 0;
+}
+
+/*
+ * A file made outside mbr from stored versions (a fine-tune, say) names
+ * them as breeds name their inputs; an adapter's base is named under
+ * "adapter" instead.
+ */
+static int add_inputs(json_t *op, struct mbr_repo *repo, const struct mbr_add_options *opts)
+{
+	json_t *inputs;
+	int err;
+
+	if (!opts->n_parents || opts->adapter_base)
+		return 0;
+	if ((err = inputs_json(&inputs, repo, opts)))
+		return err;
+	if (json_object_set_new(op, "inputs", inputs)) {
+		mbr_error_oom();
+		return MBR_ENOMEM;
+	}
 	return 0;
 }
 
@@ -467,6 +501,10 @@ static int operator_json(struct strbuf *out, struct mbr_repo *repo,
 		op = add_operator(m, path);
 	else if ((err = breed_operator(&op, repo, opts)))
 		return err;
+	if (op && is_add(opts) && (err = add_inputs(op, repo, opts))) {
+		json_decref(op);
+		return err;
+	}
 	if (op && opts->adapter_base && (err = adapter_entry(op, repo, opts->adapter_base))) {
 		json_decref(op);
 		return err;

@@ -8,12 +8,35 @@ t/fixtures/family/SHA256SUMS and merge-linear-f16.tensors hold their digests.'
 
 fam=$FIXTURES/family
 
-test_expect_success 'setup: a registry with base, prose and code' '
+test_expect_success 'setup: base, and the specialists fine-tuned from it' '
 	mbr init -q reg &&
-	for m in base prose code
+	mbr -C reg add -q "$fam/base-f16.gguf" --name base &&
+	for m in prose code
 	do
-		mbr -C reg add "$fam/$m-f16.gguf" --name $m || return 1
+		mbr -C reg add -q "$fam/$m-f16.gguf" --name $m --parent base || return 1
 	done
+'
+
+test_expect_success 'add --parent: the base is the parent and the input' '
+	lineage rev-parse base >expect &&
+	lineage log --format=%P -1 prose >actual &&
+	test_cmp expect actual &&
+	lineage show prose:operator.json >op &&
+	grep "\"operator\": \"add\"" op &&
+	sed -n "/\"inputs\"/,\$p" op | grep "\"commit\": \"$(cat expect)\"" &&
+	lineage show base:manifest.json | sha256sum | cut -d" " -f1 >digest &&
+	grep "\"manifest_sha256\": \"sha256:$(cat digest)\"" op
+'
+
+test_expect_success 'add --parent: an unknown parent or one with --base is refused, nothing stored' '
+	(cd reg && find .mbr/objects -type f | sort) >before &&
+	lineage for-each-ref >refs-before &&
+	expect_code 128 mbr -C reg add "$fam/prose-lora-r8.gguf" --parent nosuch 2>err &&
+	grep "nosuch" err &&
+	expect_code 129 mbr -C reg add "$fam/prose-lora-r8.gguf" --parent base --base base &&
+	(cd reg && find .mbr/objects -type f | sort) >after &&
+	lineage for-each-ref >refs-after &&
+	test_cmp before after && test_cmp refs-before refs-after
 '
 
 for m in base prose code

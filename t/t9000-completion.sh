@@ -65,6 +65,7 @@ test_expect_success 'every long option of add is offered, from its option table'
 --message=
 --license=
 --base=
+--parent=
 --threads=
 --quiet
 --json"

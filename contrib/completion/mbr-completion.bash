@@ -122,7 +122,7 @@ __mbr_complete_value ()
 	case "$1" in
 	-o|--output|-f|--file|-C|--suite|--perplexity)
 		if [[ $1 == -C ]]; then __mbr_reply_dirs "$2"; else __mbr_reply_files "$2"; fi ;;
-	--name|--base)
+	--name|--base|--parent)
 		__mbr_reply "$(__mbr_revisions "$3")" "$2" ;;
 	--adapter)
 		# an adapter: a stored version or a GGUF file
