@@ -18,3 +18,6 @@ echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $
 "$tool" bench-kernels --threads 1 --seconds "$SECONDS_EACH"
 "$tool" bench-kernels --threads 2 --seconds "$SECONDS_EACH"
 "$tool" bench-kernels --threads 1 --seconds "$SECONDS_EACH" --pool-mib 0 --rows 256
+for t in F16 Q8_0 Q4_0; do
+	"$tool" bench-matmul --type "$t" --threads 2 --seconds "$SECONDS_EACH"
+done
