@@ -16,7 +16,10 @@ export LC_ALL=C TZ=UTC
 export MBR_AUTHOR_NAME='A U Thor' MBR_AUTHOR_EMAIL='author@example.com'
 export MBR_AUTHOR_DATE='1700000000 +0000'
 export MBR_NO_PROGRESS=1
-unset MBR_DIR MBR_THREADS MBR_TEST_CHUNK_SIZE
+unset MBR_DIR MBR_TEST_CHUNK_SIZE
+# run-tests.sh runs a script per core at once: one thread each by default
+# (tests that are about threads say -t); more would only fight for cores.
+export MBR_THREADS=${MBR_TEST_THREADS:-1}
 
 TEST_DIRECTORY=$(cd "$(dirname "$0")" && pwd)
 SRC_DIRECTORY=$(cd "$TEST_DIRECTORY/.." && pwd)
