@@ -35,8 +35,11 @@ static void add_parent(struct strbuf *sb, json_t *parent)
 		strbuf_addstr(sb, "-");
 		return;
 	}
-	strbuf_addf(sb, "%.*s", SHORT_ID_LEN,
-		    json_string_value(json_object_get(parent, "commit")));
+	if (json_is_string(json_object_get(parent, "model")))
+		strbuf_addstr(sb, json_string_value(json_object_get(parent, "model")));
+	else
+		strbuf_addf(sb, "%.*s", SHORT_ID_LEN,
+			    json_string_value(json_object_get(parent, "commit")));
 	if (n > 1)
 		strbuf_addf(sb, " (parent %d of %d)",
 			    (int)json_integer_value(json_object_get(parent, "index")) + 1, n);

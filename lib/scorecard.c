@@ -120,7 +120,11 @@ static int parent_entry(json_t **out, struct mbr_repo *repo, const char *commit,
 			if (ev) {
 				json_t *theirs = mbr_evidence_flat_metrics(ev);
 
-				*out = json_pack("{s:s, s:i, s:i, s:o, s:o}", "commit", info.parents[i],
+				/* the name it was measured under, for a reader */
+				json_t *model = json_object_get(json_object_get(ev, "weights"), "model");
+
+				*out = json_pack("{s:s, s:O?, s:i, s:i, s:o, s:o}", "commit", info.parents[i],
+						 "model", model,
 						 "index", (int)i, "n_parents", (int)info.n_parents,
 						 "evidence", evidence_id(ev),
 						 "delta", mbr_evidence_delta(mine, theirs));
@@ -214,7 +218,7 @@ int mbr_scorecard(json_t **out, struct mbr_repo *repo, const char *const *revs,
 		  size_t n_revs, const char *suite)
 {
 	char *chosen = NULL;
-	json_t *rows = json_array(), *r;
+	json_t *rows = json_array(), *r = NULL;
 	int err = 0;
 
 	*out = NULL;
