@@ -18,8 +18,9 @@
 #include "mbr/types.h"
 
 /* Polls of the generation counter before a worker sleeps: long enough to
- * bridge the gap between the tasks of one forward pass. */
-#define SPIN_POLLS 200000
+ * bridge the gap between the tasks of one forward pass (most of them
+ * yield, see spin_wait). */
+#define SPIN_POLLS 20000
 
 struct mbr_threadpool {
 	int n;
@@ -76,10 +77,12 @@ void mbr_threadpool_barrier(struct mbr_threadpool *tp)
 /* Wait for a generation other than seen; 0 when told to stop. */
 static int next_task(struct mbr_threadpool *tp, unsigned seen)
 {
-	for (int i = 0; i < SPIN_POLLS; i++) {
+	unsigned polls = 0;
+
+	while (polls < SPIN_POLLS) {
 		if (atomic_load(&tp->generation) != seen)
 			return !atomic_load(&tp->stop);
-		cpu_relax();
+		spin_wait(&polls);
 	}
 	pthread_mutex_lock(&tp->mutex);
 	atomic_fetch_add(&tp->sleeping, 1);
