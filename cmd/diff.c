@@ -10,7 +10,7 @@
 #include "mbr/scorecard.h"
 #include "mbr/store.h"
 
-static const char *const diff_usage[] = { "mbr diff <rev1> <rev2> [--json]", NULL };
+static const char *const diff_usage[] = { "mbr diff <rev1> <rev2> [--stat] [--json]", NULL };
 
 static char *compact(json_t *v)
 {
@@ -94,6 +94,32 @@ static void print_tensors(json_t *tensors)
 	       (long long)json_integer_value(json_object_get(tensors, "unchanged")));
 }
 
+/* --stat: the counts, and the range of the changed tensors' rel_l2. */
+static void print_tensor_stat(json_t *tensors)
+{
+	json_t *changed = json_object_get(tensors, "changed"), *t;
+	double lo = 0, hi = 0;
+	int n_l2 = 0;
+	size_t i;
+
+	json_array_foreach(changed, i, t) {
+		json_t *l2 = json_object_get(t, "rel_l2");
+
+		if (!json_is_number(l2))
+			continue;
+		lo = n_l2 && lo < json_number_value(l2) ? lo : json_number_value(l2);
+		hi = n_l2 && hi > json_number_value(l2) ? hi : json_number_value(l2);
+		n_l2++;
+	}
+	printf("  %zu tensors changed", json_array_size(changed));
+	if (n_l2)
+		printf(" (rel_l2 %.3g .. %.3g)", lo, hi);
+	printf(", %zu added, %zu removed, %lld unchanged\n",
+	       json_array_size(json_object_get(tensors, "added")),
+	       json_array_size(json_object_get(tensors, "removed")),
+	       (long long)json_integer_value(json_object_get(tensors, "unchanged")));
+}
+
 /* What made the newer version: its operator and parameters. */
 static void print_operator(json_t *op)
 {
@@ -129,8 +155,9 @@ static void print_evidence(json_t *suites)
 
 int cmd_diff(int argc, const char **argv)
 {
-	int json = 0;
+	int json = 0, stat = 0;
 	struct option opts[] = {
+		OPT_BOOL(0, "stat", &stat, "count the changed tensors instead of listing them"),
 		OPT_BOOL(0, "json", &json, "print one JSON object"),
 		OPT_END()
 	};
@@ -151,14 +178,17 @@ int cmd_diff(int argc, const char **argv)
 		print_json(d);
 	} else {
 		printf("diff %.*s %.*s\n", SHORT_ID_LEN, a->commit, SHORT_ID_LEN, b->commit);
+		print_operator(json_object_get(d, "operator"));
 		print_meta(json_object_get(d, "metadata"));
-		print_tensors(json_object_get(d, "tensors"));
+		if (stat)
+			print_tensor_stat(json_object_get(d, "tensors"));
+		else
+			print_tensors(json_object_get(d, "tensors"));
 		file = json_object_get(d, "file");
 		printf("  file %lld -> %lld bytes, %lld bytes shared\n",
 		       (long long)json_integer_value(json_object_get(file, "old_size")),
 		       (long long)json_integer_value(json_object_get(file, "new_size")),
 		       (long long)json_integer_value(json_object_get(file, "shared_bytes")));
-		print_operator(json_object_get(d, "operator"));
 		print_evidence(json_object_get(d, "evidence"));
 		json_decref(d);
 	}

@@ -37,6 +37,21 @@ test_expect_success 'F32 to Q8_0: file_type changes, matrices change type' '
 	grep "tensors unchanged" d.txt
 '
 
+test_expect_success '--stat: the counts and the rel_l2 range of the full listing' '
+	mbr -C reg diff m~1 m >full.txt &&
+	mbr -C reg diff m~1 m --stat >stat.txt &&
+	cat stat.txt &&
+	! grep "^~ blk" stat.txt &&
+	grep "^~ general.file_type: 0 -> 7" stat.txt &&
+	n=$(grep -c "^~ [a-z_.0-9]*weight " full.txt) &&
+	lo=$(sed -n "s/^~ .* rel_l2 //p" full.txt | sort -g | head -n 1) &&
+	hi=$(sed -n "s/^~ .* rel_l2 //p" full.txt | sort -g | tail -n 1) &&
+	printf "  %d tensors changed (rel_l2 %.3g .. %.3g), 0 added, 0 removed, %d unchanged\n" \
+		$n $lo $hi $((21 - n)) >expect &&
+	grep "tensors changed" stat.txt >actual &&
+	test_cmp expect actual
+'
+
 # independent_rel_l2 TYPE: rel_l2 between two versions of random weights
 # drawn with different seeds, stored in TYPE; for iid values it is sqrt(2).
 independent_rel_l2 () {

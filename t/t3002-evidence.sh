@@ -115,13 +115,15 @@ test_expect_success 'scorecard: a row per version, a column per metric, the chan
 	grep "^suite mini$" card &&
 	head -n 2 card | tail -n 1 | grep "^version  *size  *params  *types  *vs parent  *cloze.acc  *cloze.acc_norm  *ppl.perplexity$" &&
 	grep "^base  .*  F16 (F32 norms)  *-  " card &&
-	grep "^base-q8_0  .*  Q8_0 (F32 norms)  *$(lineage rev-parse --short=12 base)  " card &&
+	grep "^base-q8_0  .*  Q8_0 (F32 norms)  *base  " card &&
 	awk "/^base / { b = \$NF } /^base-q8_0 / { q = \$(NF - 1); d = \$NF }
 	     END { gsub(/[()+]/, \"\", d); printf \"%s - %s = %s?\\n\", q, b, d;
 		   x = q - b - d; exit !(x < 0.00006 && x > -0.00006) }" card &&
 	mbr -C reg scorecard base base-q8_0 --suite mini --json >card.json &&
 	grep "\"ppl.perplexity\"" card.json &&
-	grep "\"index\": 0" card.json
+	grep "\"index\": 0" card.json &&
+	grep "\"commit\": \"$(lineage rev-parse base)\"" card.json &&
+	grep "\"model\": \"base\"" card.json
 '
 
 test_expect_success 'scorecard of a merge says which parent it is compared with' '
