@@ -1,12 +1,18 @@
 #!/bin/bash
-# demo.sh - what mbr does, on the bundled tiny models (make demo).
-# Works in a fresh temporary registry; prints each command before running it.
+# demo.sh - what mbr does, on the bundled tiny trained family (make demo).
+#
+# A base model trained on prose and C headers, a prose specialist and a
+# code specialist fine-tuned from it, and a LoRA adapter for the base:
+# store them, breed descendants (a merge of the specialists, the adapter
+# baked in, quantized variants), evaluate every version on the prose and
+# code suites, and read the scorecard and the lineage. Works in a fresh
+# temporary registry; prints each command before running it.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
-models=$src/t/fixtures/models
-text=$src/t/fixtures/text/gpl-3.txt
+fam=$src/t/fixtures/family
 work=${MBR_DEMO_DIR:-$(mktemp -d /tmp/mbr-demo.XXXXXX)}
-export PATH=$src:$PATH MBR_DIR=$work
+export PATH=$src:$PATH
+start=$(date +%s)
 
 run () {
 	printf '\n$ %s\n' "$*"
@@ -14,22 +20,32 @@ run () {
 }
 
 cd "$work"
-run mbr init "$work"
-run mbr add "$models/tiny-f32.gguf" --name tiny -m "random-weight llama, F32" --license MIT
-run mbr breed quantize tiny --type Q8_0
-run mbr breed quantize tiny --type Q4_0
-run mbr add "$models/small-f16.gguf" --name small
+run mbr init -q "$work"
+run mbr add "$fam/base-f16.gguf" --name base -m "trained on fortunes and C headers" --license MIT
+run mbr add "$fam/prose-f16.gguf" --name prose --parent base -m "fine-tuned on fortunes"
+run mbr add "$fam/code-f16.gguf" --name code --parent base -m "fine-tuned on C headers"
+run mbr add "$fam/prose-lora-r8.gguf" --name prose-lora --base base
+run mbr breed merge --method linear prose code --weight 0.5 --weight 0.5 --name generalist
+run mbr breed lora-merge base prose-lora --name base-prose
+run mbr breed quantize generalist --type Q8_0
+run mbr breed quantize generalist --type Q4_0
 run mbr ls
 run mbr log --graph --oneline
-run mbr diff tiny tiny-q4_0
-run mbr export tiny-q8_0 -o tiny-q8_0.gguf
-printf '\n$ cmp tiny-q8_0.gguf %s   # the file llama-quantize made\n' "$models/tiny-Q8_0.gguf"
-cmp tiny-q8_0.gguf "$models/tiny-Q8_0.gguf" && echo identical
-run mbr eval tiny --perplexity "$text" --ctx 128
-run mbr eval tiny-q4_0 --perplexity "$text" --ctx 128
-run mbr infer tiny-q8_0 -p "Once upon a time" -n 16 --temp 0
-echo
+
+versions="base prose code generalist base-prose generalist-q8_0 generalist-q4_0"
+for suite in prose code
+do
+	for v in $versions
+	do
+		printf '\n$ mbr eval %s --suite %s.suite.json\n' "$v" "$suite"
+		mbr eval "$v" --suite "$fam/$suite.suite.json" | tail -n 1
+	done
+done
+run mbr scorecard $versions --suite prose
+run mbr scorecard $versions --suite code
+run mbr diff prose generalist --stat
+run mbr diff generalist generalist-q4_0 --stat
 run mbr fsck
-printf '\n$ git --git-dir=%s/.mbr/lineage.git log --all --oneline\n' "$work"
-git --git-dir="$work/.mbr/lineage.git" log --all --oneline
-printf '\nThe registry is in %s\n' "$work"
+printf '\n$ git --git-dir=.mbr/lineage.git log --oneline generalist\n'
+git --git-dir=.mbr/lineage.git log --oneline generalist
+printf '\nThe registry is in %s (demo took %d s)\n' "$work" $(( $(date +%s) - start ))
