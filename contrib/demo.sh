@@ -33,12 +33,15 @@ run mbr ls
 run mbr log --graph --oneline
 
 versions="base prose code generalist base-prose generalist-q8_0 generalist-q4_0"
-for suite in prose code
+# The versions are tiny: one thread each, two evaluations at a time.
+printf '\n$ mbr eval <version> --suite prose.suite.json / code.suite.json   (2 at a time)\n'
+for v in $versions; do for suite in prose code; do echo "$v $suite"; done; done |
+xargs -P 2 -n 2 sh -c 'mbr eval "$0" --suite "'"$fam"'/$1.suite.json" -t 1 >"eval-$0-$1.out"'
+for v in $versions
 do
-	for v in $versions
+	for suite in prose code
 	do
-		printf '\n$ mbr eval %s --suite %s.suite.json\n' "$v" "$suite"
-		mbr eval "$v" --suite "$fam/$suite.suite.json" | tail -n 1
+		printf '%-16s %-6s %s\n' "$v" "$suite" "$(tail -n 1 "eval-$v-$suite.out")"
 	done
 done
 run mbr scorecard $versions --suite prose
