@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "kernels.h"
+#include "mbr/random.h"
 #include "mbr/breed.h"
 #include "mbr/error.h"
 #include "mbr/merge.h"
@@ -149,13 +150,6 @@ int mbr_merge_sparsify_magnitude(float *delta, size_t n, double density)
 }
 
 /* splitmix64's output function. */
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static uint64_t fnv1a64(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -168,13 +162,12 @@ static uint64_t fnv1a64(const char *s)
 void mbr_merge_rng_init(struct mbr_merge_rng *rng, uint64_t seed,
 			const char *tensor, size_t model)
 {
-	rng->state = mix64(mix64(seed ^ fnv1a64(tensor)) ^ (uint64_t)model);
+	rng->state = mbr_mix64(mbr_mix64(seed ^ fnv1a64(tensor)) ^ (uint64_t)model);
 }
 
 double mbr_merge_rng_uniform(struct mbr_merge_rng *rng)
 {
-	rng->state += 0x9e3779b97f4a7c15ULL;
-	return (double)(mix64(rng->state) >> 11) * 0x1.0p-53;
+	return mbr_random_unit(&rng->state);
 }
 
 void mbr_merge_sparsify_random(float *delta, size_t n, double density,

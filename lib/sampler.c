@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mbr/random.h"
 #include "mbr/error.h"
 #include "mbr/sampler.h"
 
@@ -70,16 +71,6 @@ void mbr_sampler_accept(struct mbr_sampler *s, int32_t token)
 	s->next = (s->next + 1) % s->p.repeat_last_n;
 	if (s->n_history < s->p.repeat_last_n)
 		s->n_history++;
-}
-
-/* splitmix64: small, and its whole state is the seed */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 /* llama.cpp's: each token seen in the window once, whatever its count;
@@ -231,7 +222,7 @@ int32_t mbr_sampler_sample(struct mbr_sampler *s, const float *logits)
 
 	if (n == 1)
 		return c[0].id;
-	u = (double)(next_random(&s->rng) >> 11) * 0x1p-53;
+	u = mbr_random_unit(&s->rng);
 	for (size_t i = 0; i < n; i++) {
 		cum += c[i].p;
 		if (u < cum)

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mbr/random.h"
 #include "mbr/common.h"
 #include "mbr/error.h"
 #include "svd.h"
@@ -153,20 +154,11 @@ done:
 
 /* ---- randomized range finder --------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* A standard normal draw (Box-Muller). */
 static double gaussian(uint64_t *state)
 {
-	double u1 = ((splitmix64(state) >> 11) + 1.0) / 9007199254740993.0;
-	double u2 = (splitmix64(state) >> 11) / 9007199254740992.0;
+	double u1 = ((mbr_splitmix64(state) >> 11) + 1.0) / 9007199254740993.0;
+	double u2 = (mbr_splitmix64(state) >> 11) / 9007199254740992.0;
 
 	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "kernels.h"
+#include "mbr/random.h"
 #include "mbr/error.h"
 #include "mbr/gguf-write.h"
 #include "mbr/modelfile.h"
@@ -58,22 +59,13 @@ struct tensor_job {
 	float scale;
 };
 
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /*
  * Sum of four 16-bit uniforms, centred and scaled to unit variance: the
  * Irwin-Hall approximation of a gaussian, one generator call per value.
  */
 static float gaussianish(uint64_t *state)
 {
-	uint64_t r = splitmix64(state);
+	uint64_t r = mbr_splitmix64(state);
 	int32_t sum = (int32_t)((r & 0xffff) + (r >> 16 & 0xffff) +
 				(r >> 32 & 0xffff) + (r >> 48)) - 2 * 65535;
 
@@ -87,7 +79,7 @@ static void fill_row(float *row, const struct tensor_job *job, uint64_t r,
 	uint64_t state = job->opts->seed ^ (job->index << 40 | r);
 
 	/* decorrelate neighbouring seeds before drawing */
-	state = splitmix64(&state);
+	state = mbr_splitmix64(&state);
 	for (uint64_t i = 0; i < job->ne0; i++)
 		row[i] = mean + job->scale * gaussianish(&state);
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mbr/error.h"
+#include "mbr/random.h"
 
 /*
  * A reproducible random stream (splitmix64) for test data; a test file
@@ -29,11 +30,7 @@ static uint64_t ut_rng_state = UT_RNG_SEED;
 
 static inline uint64_t ut_rng_next(void)
 {
-	uint64_t z = (ut_rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mbr_splitmix64(&ut_rng_state);
 }
 
 /* uniform in [-1, 1) */
