@@ -29,6 +29,8 @@ extern const char *opt_chdir;	/* -C */
  * the work is big enough to be worth watching. */
 struct progress;
 struct progress *progress_start(const char *title, uint64_t total);
+/* A count of unit ("items") instead of bytes, shown after a second. */
+struct progress *progress_start_count(const char *title, uint64_t total, const char *unit);
 void progress_update(void *progress, uint64_t done, uint64_t total);
 void progress_stop(struct progress *p);
 

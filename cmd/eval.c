@@ -15,6 +15,7 @@
 #include "mbr/error.h"
 #include "mbr/evidence.h"
 #include "mbr/perplexity.h"
+#include "mbr/pool.h"
 #include "mbr/strbuf.h"
 
 static const char *const eval_usage[] = {
@@ -95,11 +96,18 @@ static json_t *run_tasks(struct engine *e, const struct mbr_suite *suite, int n_
 		const struct mbr_eval_task *t = &suite->tasks[i];
 		struct mbr_session *s = e->session;
 
+		struct progress *p;
+
 		if (t->type == MBR_TASK_PERPLEXITY && t->ctx != mbr_session_n_ctx(s) &&
 		    mbr_session_new(&s, e->model, t->ctx, n_threads))
 			die("%s", mbr_error_last());
+		p = progress_start_count(t->name, t->n_items,
+					 t->type == MBR_TASK_PERPLEXITY ? "chunks" : "items");
+		st->progress = p ? progress_update : NULL;
+		st->progress_payload = p;
 		if (mbr_eval_task_run(&m, s, e->tok, t, st))
 			die("%s: %s", suite->path, mbr_error_last());
+		progress_stop(p);
 		if (s != e->session)
 			mbr_session_free(s);
 		json_object_set_new(metrics, t->name, m);
@@ -175,7 +183,7 @@ static int eval_suite(const char *rev, const char *suite_path, const struct suit
 	in.adapters = evidence_adapters(&e);
 	in.n_adapters = e.n_adapters;
 	if (in.n_threads <= 0)
-		in.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		in.n_threads = mbr_online_cores();
 	if (mbr_evidence_run_key(&key, &in) ||
 	    (!o->force && mbr_evidence_lookup(&ev, &id, repo, &in.weights, &key)))
 		die("%s", mbr_error_last());
@@ -214,6 +222,7 @@ int cmd_eval(int argc, const char **argv)
 	};
 	struct strbuf text = STRBUF_INIT;
 	struct mbr_perplexity_result r;
+	struct progress *progress;
 	struct engine e;
 	int32_t *ids;
 	size_t n_ids;
@@ -235,8 +244,11 @@ int cmd_eval(int argc, const char **argv)
 	if (mbr_tokenize(e.tok, text.buf, text.len, mbr_tokenizer_add_bos(e.tok),
 			 &ids, &n_ids))
 		die("%s", mbr_error_last());
-	err = mbr_perplexity(&r, e.session, ids, n_ids,
-			     mbr_tokenizer_add_bos(e.tok) ? mbr_tokenizer_bos(e.tok) : -1);
+	progress = progress_start_count("Perplexity", 0, "chunks");
+	err = mbr_perplexity_progress(&r, e.session, ids, n_ids,
+				      mbr_tokenizer_add_bos(e.tok) ? mbr_tokenizer_bos(e.tok) : -1,
+				      progress ? progress_update : NULL, progress);
+	progress_stop(progress);
 	if (!err)
 		print_result(&r, argv[0], text_path, json);
 	free(ids);

@@ -17,9 +17,10 @@
 
 struct progress {
 	const char *title;
+	const char *unit;	/* of a count; NULL: bytes, shown in MiB */
 	uint64_t total;
 	uint64_t done;
-	double last_draw;
+	double start, last_draw;
 	int drawn;
 	pthread_mutex_t lock;
 };
@@ -32,29 +33,44 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-struct progress *progress_start(const char *title, uint64_t total)
+static struct progress *progress_new(const char *title, uint64_t total, const char *unit)
 {
 	struct progress *p;
 
-	if (total < PROGRESS_MIN_BYTES || !isatty(2) || getenv("MBR_NO_PROGRESS"))
+	if (!isatty(2) || getenv("MBR_NO_PROGRESS"))
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->title = title;
+	p->unit = unit;
 	p->total = total;
-	p->last_draw = now();
+	p->start = p->last_draw = now();
 	pthread_mutex_init(&p->lock, NULL);
 	return p;
+}
+
+struct progress *progress_start(const char *title, uint64_t total)
+{
+	return total < PROGRESS_MIN_BYTES ? NULL : progress_new(title, total, NULL);
+}
+
+struct progress *progress_start_count(const char *title, uint64_t total, const char *unit)
+{
+	return progress_new(title, total, unit);
 }
 
 static void draw(struct progress *p)
 {
 	unsigned pct = p->total ? (unsigned)(100.0 * p->done / p->total) : 100;
 
-	fprintf(stderr, "\r%s: %3u%% (%llu/%llu MiB)", p->title, pct,
-		(unsigned long long)(p->done >> 20),
-		(unsigned long long)(p->total >> 20));
+	if (p->unit)
+		fprintf(stderr, "\r%s: %3u%% (%llu/%llu %s)", p->title, pct,
+			(unsigned long long)p->done, (unsigned long long)p->total, p->unit);
+	else
+		fprintf(stderr, "\r%s: %3u%% (%llu/%llu MiB)", p->title, pct,
+			(unsigned long long)(p->done >> 20),
+			(unsigned long long)(p->total >> 20));
 	p->drawn = 1;
 }
 
@@ -72,7 +88,9 @@ void progress_update(void *payload, uint64_t done, uint64_t total)
 	if (total)
 		p->total = total;
 	t = now();
-	if (t - p->last_draw > 0.2) {
+	/* a count shows up once the work has taken a second (git's delayed
+	 * progress): most evaluations of small models end before that */
+	if (t - p->last_draw > 0.2 && (!p->unit || t - p->start >= 1.0)) {
 		p->last_draw = t;
 		draw(p);
 	}

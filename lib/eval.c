@@ -575,6 +575,8 @@ static int run_mc(json_t **metrics, struct mbr_session *s, const struct mbr_toke
 			break;
 		acc += best_choice(scores, it, 0) == it->answer;
 		acc_norm += best_choice(scores, it, 1) == it->answer;
+		if (st->progress)
+			st->progress(st->progress_payload, 1, t->n_items);
 	}
 	free(scores);
 	return err ? err : shares(metrics, "acc", acc, "acc_norm", acc_norm, t->n_items);
@@ -664,6 +666,8 @@ static int run_gen(json_t **metrics, struct mbr_session *s, const struct mbr_tok
 		exact += !strcmp(text, t->gen[i].target);
 		contains += strstr(text, t->gen[i].target) != NULL;
 		free(text);
+		if (st->progress)
+			st->progress(st->progress_payload, 1, t->n_items);
 	}
 	return err ? err : shares(metrics, "exact_match", exact, "contains", contains,
 				  t->n_items);
@@ -684,7 +688,8 @@ static int run_ppl(json_t **metrics, struct mbr_session *s, const struct mbr_tok
 	/* llama-perplexity --chunks: the first chunks only */
 	if (t->chunks && n / (size_t)t->ctx > (size_t)t->chunks)
 		n = (size_t)t->chunks * (size_t)t->ctx;
-	err = mbr_perplexity(&r, s, ids, n, add_bos ? mbr_tokenizer_bos(tok) : -1);
+	err = mbr_perplexity_progress(&r, s, ids, n, add_bos ? mbr_tokenizer_bos(tok) : -1,
+				      st->progress, st->progress_payload);
 	free(ids);
 	if (err)
 		return err;

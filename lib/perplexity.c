@@ -75,6 +75,13 @@ static void summarize(struct mbr_perplexity_result *out, const struct ppl_run *r
 int mbr_perplexity(struct mbr_perplexity_result *out, struct mbr_session *s,
 		   const int32_t *tokens, size_t n, int32_t bos)
 {
+	return mbr_perplexity_progress(out, s, tokens, n, bos, NULL, NULL);
+}
+
+int mbr_perplexity_progress(struct mbr_perplexity_result *out, struct mbr_session *s,
+			    const int32_t *tokens, size_t n, int32_t bos,
+			    mbr_progress_fn progress, void *payload)
+{
 	struct ppl_run r = { s, mbr_session_n_ctx(s), mbr_session_model(s)->cfg.n_vocab,
 			     bos, NULL, NULL, 0, 0, 0 };
 	double start = seconds_now();
@@ -96,8 +103,11 @@ int mbr_perplexity(struct mbr_perplexity_result *out, struct mbr_session *s,
 		mbr_error_oom();
 		return MBR_ENOMEM;
 	}
-	for (size_t i = 0; i < n_chunks && !err; i++)
+	for (size_t i = 0; i < n_chunks && !err; i++) {
 		err = score_chunk(&r, tokens + i * r.n_ctx);
+		if (progress)
+			progress(payload, 1, n_chunks);
+	}
 	free(r.input);
 	free(r.logits);
 	if (err)

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "common.h"
 #include "hash.h"
 #include "model.h"
 #include "tokenizer.h"
@@ -80,10 +81,13 @@ int mbr_suite_load(struct mbr_suite **out, const char *path);
 void mbr_suite_free(struct mbr_suite *s);
 
 /* Work done, for the run measurements: tokens that went through the
- * model in batches (prompt) and one at a time (decode), and their time. */
+ * model in batches (prompt) and one at a time (decode), and their time;
+ * progress (when not NULL) hears of each item or chunk a task finishes. */
 struct mbr_eval_stats {
 	uint64_t prompt_tokens, decode_tokens;
 	double prompt_seconds, decode_seconds;
+	mbr_progress_fn progress;
+	void *progress_payload;
 };
 
 /*

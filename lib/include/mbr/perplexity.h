@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "common.h"
 #include "model.h"
 
 struct mbr_perplexity_result {
@@ -39,6 +40,11 @@ struct mbr_perplexity_result {
  */
 int mbr_perplexity(struct mbr_perplexity_result *out, struct mbr_session *s,
 		   const int32_t *tokens, size_t n, int32_t bos);
+
+/* The same, telling progress (payload, 1, chunks) after each chunk. */
+int mbr_perplexity_progress(struct mbr_perplexity_result *out, struct mbr_session *s,
+			    const int32_t *tokens, size_t n, int32_t bos,
+			    mbr_progress_fn progress, void *payload);
 
 /*
  * -log softmax(logits)[token] the way llama-perplexity computes it:
