@@ -175,4 +175,21 @@ test_expect_success 'fsck reports a lost evidence object' '
 	grep "$hex.*evidence record" fsck.out
 '
 
+test_expect_success 'with an adapter: a run of its own that names the adapter and its scale' '
+	mbr -C reg add -q "$FAMILY/prose-lora-r8.gguf" --name prose-lora --base base &&
+	mbr -C reg eval base --suite mini.suite.json -t 1 >plain &&
+	grep "(reused" plain &&
+	mbr -C reg eval base --suite mini.suite.json -t 1 --adapter prose-lora:0.5 >half &&
+	grep "(recorded)" half &&
+	mbr -C reg eval base --suite mini.suite.json -t 1 --adapter prose-lora:0.5 >again &&
+	grep "(reused" again &&
+	test "$(evidence_id half)" = "$(evidence_id again)" &&
+	mbr -C reg eval base --suite mini.suite.json -t 1 --adapter prose-lora:1 >one &&
+	grep "(recorded)" one &&
+	mbr -C reg cat-object "$(evidence_id half)" >half.json &&
+	lineage show prose-lora:manifest.json | sha256sum | cut -d" " -f1 >digest &&
+	grep "\"adapters\":\[{[^]]*\"sha256:$(cat digest)\"" half.json &&
+	grep "\"scale\":0.5" half.json
+'
+
 test_done
