@@ -8,6 +8,12 @@
 # `test-tool mkmodel --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ff 5632
 # --type F16`, the others with llama-quantize). llama.cpp is the peer, built
 # by the person running this from their own checkout; nothing here builds it.
+# What is timed: llama-bench's pp64 is one batch of 64 tokens after a
+# warm-up run of the same, its model load excluded; mbr infer's prompt rate
+# is its prompt's one batch after a warm-up pass of two tokens (as
+# llama-cli's), the session's setup (mapping and reading a byte of each
+# page of weights, clearing the buffers) excluded. Decode is timed after
+# the prompt by both.
 # Goals (issue 3): decode >= 1.10x llama.cpp on Q4_0 and Q4_K_M, >= 0.98x on
 # Q8_0 and F16; prompt (64 tokens) >= 1.0x; peak RSS <= weights + KV + 64 MiB.
 set -eu
