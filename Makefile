@@ -13,9 +13,14 @@ ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 BUILD = build-san
+# the sanitized binaries live apart, so ./mbr stays the one to use and time
+BIN_DIR = build-san
 else
 BUILD = build
+BIN_DIR = .
 endif
+MBR_BIN = $(BIN_DIR)/mbr
+TOOL_BIN = $(BIN_DIR)/t/helper/test-tool
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -36,7 +41,7 @@ BUILTIN_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(BUILTIN_SRCS))
 HELPER_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(HELPER_SRCS))
 UNIT_BINS = $(patsubst t/unit-tests/%.c,$(BUILD)/t/unit-tests/%,$(UNIT_SRCS))
 
-all: mbr t/helper/test-tool $(UNIT_BINS)
+all: $(MBR_BIN) $(TOOL_BIN) $(UNIT_BINS)
 
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps'" >&2; exit 1; }
@@ -54,10 +59,11 @@ $(BUILD)/libmbr.a: $(LIB_OBJS)
 # names, and a stale link of the other flavour must never survive. Linked
 # to a temporary name and renamed, so a running test never finds the file
 # half-written.
-mbr: $(BUILTIN_OBJS) $(BUILD)/libmbr.a FORCE
+$(MBR_BIN): $(BUILTIN_OBJS) $(BUILD)/libmbr.a FORCE
 	$(CC) $(LDFLAGS) -o $@+ $(BUILTIN_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS) && mv $@+ $@
 
-t/helper/test-tool: $(HELPER_OBJS) $(BUILD)/libmbr.a FORCE
+$(TOOL_BIN): $(HELPER_OBJS) $(BUILD)/libmbr.a FORCE
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@+ $(HELPER_OBJS) $(BUILD)/libmbr.a $(PKG_LIBS) $(LDLIBS) && mv $@+ $@
 
 $(BUILD)/t/unit-tests/%: t/unit-tests/%.c t/unit-tests/unit.h $(BUILD)/libmbr.a
@@ -76,7 +82,7 @@ $(BUILD)/%.o: %.c | check-deps
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 test: all
-	@MBR_UNIT_DIR=$(BUILD)/t/unit-tests bash t/run-tests.sh
+	@MBR_UNIT_DIR=$(BUILD)/t/unit-tests MBR_TEST_BIN_DIR=$(abspath $(BIN_DIR)) bash t/run-tests.sh
 
 perf: all
 	bash t/perf/run.sh

@@ -28,7 +28,9 @@ TEST_NAME=$(basename "$0" .sh)
 # Under t/run-tests.sh each run has its own results directory, so two
 # runs at once never share a trash directory.
 TRASH_DIRECTORY=${results:-$TEST_DIRECTORY}/trash-$TEST_NAME
-PATH=$SRC_DIRECTORY:$SRC_DIRECTORY/t/helper:$PATH
+# make test SANITIZE=1 points this at its own binaries (build-san/)
+bin=${MBR_TEST_BIN_DIR:-$SRC_DIRECTORY}
+PATH=$bin:$bin/t/helper:$PATH
 export PATH FIXTURES SRC_DIRECTORY
 
 test_count=0
