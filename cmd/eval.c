@@ -16,6 +16,7 @@
 #include "mbr/evidence.h"
 #include "mbr/perplexity.h"
 #include "mbr/pool.h"
+#include "mbr/store.h"
 #include "mbr/strbuf.h"
 
 static const char *const eval_usage[] = {
@@ -175,7 +176,7 @@ static int eval_suite(const char *rev, const char *suite_path, const struct suit
 		die("'%s' is a file: evidence is recorded for stored versions (mbr add it first)",
 		    rev);
 	if (mbr_lineage_resolve(commit, repo->lineage, rev) ||
-	    mbr_evidence_weights(&in.weights, repo, commit))
+	    mbr_version_manifest_digest(&in.weights, repo, commit))
 		die("%s", mbr_error_last());
 	engine_open_adapters(&e, commit, 0, o->n_threads, adapters->items, adapters->nr);
 	in.commit = commit;

@@ -63,7 +63,7 @@ static json_t *evidence_json(struct mbr_repo *repo, const struct mbr_version *v)
 	json_t *list = json_array();
 	struct mbr_oid weights;
 
-	if (mbr_evidence_weights(&weights, repo, v->commit) ||
+	if (mbr_version_manifest_digest(&weights, repo, v->commit) ||
 	    mbr_evidence_foreach(repo, &weights, add_evidence, list))
 		die("%s", mbr_error_last());
 	return list;

@@ -13,19 +13,7 @@
 #include "mbr/error.h"
 #include "mbr/evidence.h"
 #include "mbr/lock.h"
-
-int mbr_evidence_weights(struct mbr_oid *out, struct mbr_repo *repo, const char *commit)
-{
-	char *text;
-	size_t len;
-	int err = mbr_lineage_read_file(&text, &len, repo->lineage, commit, "manifest.json");
-
-	if (err)
-		return err;
-	mbr_sha256(out, text, len);
-	free(text);
-	return 0;
-}
+#include "mbr/store.h"
 
 static const char *base_name(const char *path)
 {
@@ -428,7 +416,7 @@ int mbr_evidence_newest(json_t **out, struct mbr_repo *repo, const char *commit,
 {
 	struct newest n = { suite, NULL };
 	struct mbr_oid weights;
-	int err = mbr_evidence_weights(&weights, repo, commit);
+	int err = mbr_version_manifest_digest(&weights, repo, commit);
 
 	if (!err)
 		err = mbr_evidence_foreach(repo, &weights, take_newer, &n);
@@ -510,7 +498,7 @@ int mbr_evidence_diff(json_t **out, struct mbr_repo *repo, const char *a, const 
 	const char *suite;
 	int err = suites && (*out = json_array()) ? 0 : (mbr_error_oom(), MBR_ENOMEM);
 
-	if (!err && !(err = mbr_evidence_weights(&weights, repo, b)))
+	if (!err && !(err = mbr_version_manifest_digest(&weights, repo, b)))
 		err = mbr_evidence_foreach(repo, &weights, add_suite, suites);
 	json_object_foreach(suites, suite, v) {
 		if (err || (err = mbr_evidence_newest(&ea, repo, a, suite)) ||

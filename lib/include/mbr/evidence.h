@@ -43,9 +43,6 @@ struct mbr_evidence_inputs {
 	int n_threads;			/* recorded, not part of the key */
 };
 
-/* The SHA-256 of a version's manifest.json (the weights' identity). */
-int mbr_evidence_weights(struct mbr_oid *out, struct mbr_repo *repo, const char *commit);
-
 /* The run key of in: SHA-256 of the canonical inputs. */
 int mbr_evidence_run_key(struct mbr_oid *out, const struct mbr_evidence_inputs *in);
 
