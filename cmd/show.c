@@ -134,7 +134,8 @@ static void print_evidence(json_t *list)
 		return;
 	printf("evidence:\n");
 	json_array_foreach(list, i, e) {
-		printf("  %.19s %-12s %s%s", json_string_value(json_object_get(e, "id")),
+		/* to the second, as a reader wants it */
+		printf("  %.19s %-12s %.19sZ%s", json_string_value(json_object_get(e, "id")),
 		       json_string_value(json_object_get(e, "suite")),
 		       json_string_value(json_object_get(e, "created")),
 		       json_array_size(json_object_get(e, "adapters")) ? " +adapters" : "");

@@ -146,14 +146,21 @@ static json_t *run_json(const struct mbr_eval_stats *st, double seconds)
 			 "peak_rss_bytes", (json_int_t)ru.ru_maxrss * 1024);
 }
 
+/*
+ * UTC to the microsecond, fixed width, so comparing the strings orders
+ * the records in time: "newest" must tell apart two runs of one second.
+ */
 static json_t *now_json(void)
 {
-	time_t t = time(NULL);
+	struct timespec ts;
 	struct tm tm;
-	char buf[32];
+	char buf[40];
+	size_t n;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%06ldZ", ts.tv_nsec / 1000);
 	return json_string(buf);
 }
 

@@ -64,6 +64,7 @@ test_expect_success 'it names the weights, the suite, every input, the engine an
 	grep "\"file\":\"val.txt\",\"sha256\":\"$(file_id val.txt)\"" ev.json &&
 	grep "\"file\":\"mc.jsonl\",\"sha256\":\"$(file_id mc.jsonl)\"" ev.json &&
 	grep "\"adapters\":\[\]" ev.json &&
+	grep "\"created\":\"[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]\{6\}Z\"" ev.json &&
 	grep "\"engine\":{\"kernels\":\"[a-z0-9]*\",\"name\":\"mbr\",\"threads\":1,\"version\":\"" ev.json &&
 	grep "\"cores\":$(nproc)," ev.json &&
 	grep "\"peak_rss_bytes\":[1-9]" ev.json &&
