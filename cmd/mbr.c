@@ -31,7 +31,7 @@ static const struct cmd_struct commands[] = {
 	{ "infer", cmd_infer, "Generate text with a model", 1 },
 	{ "eval", cmd_eval, "Evaluate a model: perplexity, or a suite recorded as evidence", 1 },
 	{ "scorecard", cmd_scorecard, "Compare versions' evidence, each against its parent", 1 },
-	{ "breed", cmd_breed, "Make a new version from stored ones (quantize)", 1 },
+	{ "breed", cmd_breed, "Make a new version from stored ones: quantize, merge, LoRA", 1 },
 	{ "help", cmd_help, "Show help for mbr or a command", 1 },
 	{ "hash-object", cmd_hash_object, "Compute an object id (optionally store it)", 0 },
 	{ "cat-object", cmd_cat_object, "Print an object's bytes or size", 0 },
