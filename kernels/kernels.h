@@ -76,11 +76,22 @@ struct mbr_kernel_traits {
 };
 
 /*
- * SwiGLU: g[i] = silu(g[i]) * u[i] for i < n, n a multiple of 8, silu
- * with llama.cpp's vectorised exponential, bit for bit what the engine's
- * scalar loop gives for those elements.
+ * llama.cpp's x86 build (AVX2 + FMA) takes its exponentials in SwiGLU
+ * and softmax from ggml_v_expf, eight lanes at a time, not from expf:
+ * the same bits need the same algorithm (within 1.5 ulp of expf, not
+ * equal to it). Each set's versions give the reference's bits.
+ *
+ * SwiGLU: g[i] = silu(g[i]) * u[i] for i < n, n a multiple of 8.
  */
 typedef void (*mbr_swiglu_fn)(float *g, const float *u, int64_t n);
+
+/*
+ * Softmax's exponentials, as ggml_vec_soft_max_f32 over a row whose
+ * masked cells pad it to a multiple of 8: x[i] = e^(x[i] - max) for
+ * i < n, and the sum of the lanes of eight (ggml's 8-lane horizontal
+ * sum, the padding's zeros included) added up block by block in double.
+ */
+typedef double (*mbr_softmax_exp_fn)(float *x, int64_t n, float max);
 
 enum mbr_kernel_isa {
 	MBR_KERNELS_REF,		/* the scalar reference */
@@ -99,8 +110,9 @@ const struct mbr_kernel_traits *mbr_kernel_traits(int type);
 /* Which set mbr_kernel_traits() hands out. */
 enum mbr_kernel_isa mbr_kernel_isa(void);
 
-/* That set's SwiGLU; NULL where it has none and the scalar loop runs. */
+/* That set's SwiGLU and softmax exponentials. */
 mbr_swiglu_fn mbr_kernel_swiglu(void);
+mbr_softmax_exp_fn mbr_kernel_softmax_exp(void);
 
 /* The kernels of one set; NULL also when this CPU cannot run the set. */
 const struct mbr_kernel_traits *mbr_kernel_traits_isa(int type,
@@ -165,6 +177,8 @@ void mbr_vec_dot_q3_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x
 void mbr_vec_dot_q4_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q5_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q6_K_q8_K_ref(int64_t n, float *s, const void *w, const void *x);
+void mbr_swiglu_ref(float *g, const float *u, int64_t n);
+double mbr_softmax_exp_ref(float *x, int64_t n, float max);
 
 #if defined(__x86_64__)
 /* AVX2+F16C+FMA; call only when mbr_cpu_has_avx2() says so. */
@@ -189,6 +203,7 @@ void mbr_vec_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *
 void mbr_vec_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q6_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_swiglu_avx2(float *g, const float *u, int64_t n);
+double mbr_softmax_exp_avx2(float *x, int64_t n, float max);
 
 /* AVX-512 F/BW/VL/VNNI on top of AVX2; only when mbr_cpu_has_avx512(). */
 int mbr_cpu_has_avx512(void);

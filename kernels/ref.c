@@ -1027,3 +1027,81 @@ void mbr_quantize_row_q6_K_ref(const float *src, void *dst, int64_t n)
 		}
 	}
 }
+
+/* ---- ggml's exponential: SwiGLU and softmax ------------------------ */
+
+static float float_of(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static uint32_t bits_of(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+/*
+ * ggml_v_expf, one lane of it: what llama.cpp's x86 build (AVX2 + FMA)
+ * uses in softmax and SiLU instead of expf. It is ARM's optimized-routines
+ * algorithm: 2^n * (1 + j) with n = round(x / ln 2) and a degree-5
+ * polynomial j of the reduced argument, within 1.5 ulp of expf but not
+ * equal to it. The FMAs must stay fused for the same bits.
+ */
+static float ggml_expf(float x)
+{
+	const float shift = 0x1.8p23f;
+	float z = fmaf(x, 0x1.715476p+0f, shift), n = z - shift;
+	float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+	uint32_t e = bits_of(z) << 23, g;
+	float k = float_of(e + bits_of(1.0f)), u = b * b, s1, s2;
+	float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+			    fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+		       u, 0x1.ffffecp-1f * b);
+
+	if (fabsf(n) <= 126)
+		return fmaf(j, k, k);
+	/* 2^n itself would overflow or underflow: scale in two steps */
+	g = n <= 0 ? 0x82000000u : 0;
+	s1 = float_of(g + 0x7f000000u);
+	s2 = float_of(e - g);
+	if (fabsf(n) > 192)
+		return s1 * s1;
+	return fmaf(s2, j, s2) * s1;
+}
+
+/* ggml's 8-lane horizontal sum: halves, then pairs, then the last two */
+static float hsum8(const float *v)
+{
+	float a0 = v[0] + v[4], a1 = v[1] + v[5], a2 = v[2] + v[6], a3 = v[3] + v[7];
+
+	return (a0 + a2) + (a1 + a3);
+}
+
+void mbr_swiglu_ref(float *g, const float *u, int64_t n)
+{
+	assert(n % 8 == 0);
+	for (int64_t i = 0; i < n; i++)
+		g[i] = g[i] / (1.0f + ggml_expf(-g[i])) * u[i];
+}
+
+double mbr_softmax_exp_ref(float *x, int64_t n, float max)
+{
+	double sum = 0;
+
+	for (int64_t j0 = 0; j0 < n; j0 += 8) {
+		float v[8];
+
+		for (int i = 0; i < 8; i++)
+			v[i] = j0 + i < n ? ggml_expf(x[j0 + i] - max) : 0.0f;
+		for (int i = 0; i < 8 && j0 + i < n; i++)
+			x[j0 + i] = v[i];
+		sum += hsum8(v);
+	}
+	return sum;
+}

@@ -223,7 +223,16 @@ mbr_swiglu_fn mbr_kernel_swiglu(void)
 	if (mbr_kernel_isa() >= MBR_KERNELS_AVX2)
 		return mbr_swiglu_avx2;
 #endif
-	return NULL;
+	return mbr_swiglu_ref;
+}
+
+mbr_softmax_exp_fn mbr_kernel_softmax_exp(void)
+{
+#if defined(__x86_64__)
+	if (mbr_kernel_isa() >= MBR_KERNELS_AVX2)
+		return mbr_softmax_exp_avx2;
+#endif
+	return mbr_softmax_exp_ref;
 }
 
 const struct mbr_kernel_traits *mbr_kernel_traits(int type)

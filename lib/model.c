@@ -42,61 +42,6 @@
 #include "mbr/types.h"
 #include "quants.h"
 
-/* ---- ggml's exponential ------------------------------------------ */
-
-static float float_of(uint32_t u)
-{
-	float f;
-
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
-static uint32_t bits_of(float f)
-{
-	uint32_t u;
-
-	memcpy(&u, &f, sizeof(u));
-	return u;
-}
-
-/*
- * ggml_v_expf, one lane of it: what llama.cpp's x86 build (AVX2 + FMA)
- * uses in softmax and SiLU instead of expf. It is ARM's optimized-routines
- * algorithm: 2^n * (1 + j) with n = round(x / ln 2) and a degree-5
- * polynomial j of the reduced argument, within 1.5 ulp of expf but not
- * equal to it. The FMAs must stay fused for the same bits.
- */
-static float ggml_expf(float x)
-{
-	const float shift = 0x1.8p23f;
-	float z = fmaf(x, 0x1.715476p+0f, shift), n = z - shift;
-	float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-	uint32_t e = bits_of(z) << 23, g;
-	float k = float_of(e + bits_of(1.0f)), u = b * b, s1, s2;
-	float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
-			    fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-		       u, 0x1.ffffecp-1f * b);
-
-	if (fabsf(n) <= 126)
-		return fmaf(j, k, k);
-	/* 2^n itself would overflow or underflow: scale in two steps */
-	g = n <= 0 ? 0x82000000u : 0;
-	s1 = float_of(g + 0x7f000000u);
-	s2 = float_of(e - g);
-	if (fabsf(n) > 192)
-		return s1 * s1;
-	return fmaf(s2, j, s2) * s1;
-}
-
-/* ggml's 8-lane horizontal sum: halves, then pairs, then the last two */
-static float hsum8(const float *v)
-{
-	float a0 = v[0] + v[4], a1 = v[1] + v[5], a2 = v[2] + v[6], a3 = v[3] + v[7];
-
-	return (a0 + a2) + (a1 + a3);
-}
-
 /* ---- configuration ------------------------------------------------ */
 
 static const struct mbr_kv *meta(const struct mbr_weights *w, const char *key)
@@ -494,6 +439,8 @@ struct mbr_session {
 	int n_past;			/* positions [0, n_past) are cached */
 	struct mbr_threadpool *tp;
 	const struct mbr_kernel_traits *f16;	/* the cache's conversion and dot */
+	mbr_swiglu_fn swiglu;
+	mbr_softmax_exp_fn softmax_exp;
 	/* the cache, per layer and KV head: K by position, V transposed
 	 * (by dimension, then position) so each output is one dot */
 	mbr_half *k_cache;		/* (n_layers, n_kv_heads, n_cells, head_dim) */
@@ -518,6 +465,11 @@ struct mbr_session {
 int mbr_session_n_ctx(const struct mbr_session *s)
 {
 	return s->n_ctx;
+}
+
+int mbr_session_threads(const struct mbr_session *s)
+{
+	return s->n_threads;
 }
 
 const struct mbr_model *mbr_session_model(const struct mbr_session *s)
@@ -714,6 +666,8 @@ int mbr_session_new(struct mbr_session **out, const struct mbr_model *m,
 	s->n_batch = s->n_ctx < MBR_SESSION_BATCH ? s->n_ctx : MBR_SESSION_BATCH;
 	s->n_threads = n_threads > 0 ? n_threads : mbr_online_cores();
 	s->f16 = mbr_kernel_traits(MBR_TYPE_F16);
+	s->swiglu = mbr_kernel_swiglu();
+	s->softmax_exp = mbr_kernel_softmax_exp();
 	if ((err = alloc_buffers(s)) ||
 	    (err = mbr_threadpool_new(&s->tp, s->n_threads))) {
 		mbr_session_free(s);
@@ -833,26 +787,6 @@ struct attention_task {
 };
 
 /*
- * ggml_vec_soft_max_f32 on scores[0..n) padded to 8 with zeros: lanes of
- * eight, each block's sum added to a double. Returns that sum.
- */
-static double softmax_exp(float *score, int n, float max)
-{
-	double sum = 0;
-
-	for (int j0 = 0; j0 < n; j0 += 8) {
-		float v[8];
-
-		for (int i = 0; i < 8; i++)
-			v[i] = j0 + i < n ? ggml_expf(score[j0 + i] - max) : 0.0f;
-		for (int i = 0; i < 8 && j0 + i < n; i++)
-			score[j0 + i] = v[i];
-		sum += hsum8(v);
-	}
-	return sum;
-}
-
-/*
  * One query head of one token against the cached positions up to its
  * own, as ggml's mul_mat, soft_max_ext and mul_mat do it: the query
  * rounded to F16 to meet K, scores scaled by 1/sqrt(head_dim), softmax,
@@ -879,7 +813,7 @@ static void attend(struct mbr_session *s, int layer, int t, int h, int n_kv, int
 		score[j] *= scale;
 		max = score[j] > max ? score[j] : max;
 	}
-	inv = (float)(1.0 / softmax_exp(score, n_kv, max));
+	inv = (float)(1.0 / s->softmax_exp(score, n_kv, max));
 	for (int j = 0; j < n_kv; j++)
 		score[j] *= inv;
 	for (int j = n_kv; j < n_pad; j++)
@@ -948,37 +882,37 @@ static void attention_block(struct mbr_session *s, int layer, int n, int pos)
 	add_rows(s->x, s->xb, (size_t)n * c->dim);
 }
 
-/* ggml_vec_silu_f32 on a row of n: x / (1 + e^-x), with ggml's
- * exponential in whole lanes of eight and expf for the rest. */
-static float silu(float x, int i, int n)
-{
-	return x / (1.0f + (i < n / 8 * 8 ? ggml_expf(-x) : expf(-x)));
-}
-
 struct swiglu_task {
 	struct mbr_session *s;
 	int n;
 };
 
-/* hb = silu(hb) * hb2 over a share of the batch's n * ff elements: on
+/*
+ * hb = silu(hb) * hb2 over a share of the batch's n * ff elements: on
  * one thread the exponentials took 8% of a Q4_0 prompt while the other
  * threads waited. Shares start at multiples of 8, so with ff one too
- * every share is whole lanes of eight for the kernels' SwiGLU. */
+ * every share is whole lanes of eight. Otherwise each row goes as
+ * ggml_vec_silu_f32 takes it: lanes of eight, then expf for the rest.
+ */
 static void swiglu_task(void *arg, int ith, int nth)
 {
 	struct swiglu_task *a = arg;
 	struct mbr_session *s = a->s;
-	size_t ff = (size_t)s->m->cfg.ff, total = (size_t)a->n * ff;
+	size_t ff = (size_t)s->m->cfg.ff, total = (size_t)a->n * ff, lanes = ff / 8 * 8;
 	size_t lo = total * ith / nth / 8 * 8;
 	size_t hi = ith + 1 == nth ? total : total * (ith + 1) / nth / 8 * 8;
-	mbr_swiglu_fn vec = mbr_kernel_swiglu();
 
-	if (vec && ff % 8 == 0) {
-		vec(s->hb + lo, s->hb2 + lo, (int64_t)(hi - lo));
+	if (ff % 8 == 0) {
+		s->swiglu(s->hb + lo, s->hb2 + lo, (int64_t)(hi - lo));
 		return;
 	}
-	for (size_t i = lo; i < hi; i++)
-		s->hb[i] = silu(s->hb[i], (int)(i % ff), (int)ff) * s->hb2[i];
+	for (size_t t = (size_t)ith; t < (size_t)a->n; t += (size_t)nth) {
+		float *g = s->hb + t * ff, *u = s->hb2 + t * ff;
+
+		s->swiglu(g, u, (int64_t)lanes);
+		for (size_t i = lanes; i < ff; i++)
+			g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+	}
 }
 
 /* SwiGLU: silu(gate) * up, then down. */

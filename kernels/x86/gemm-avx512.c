@@ -20,11 +20,12 @@
  *
  * F16 against F16 (vecdot-avx2.c's order, ggml's): a zmm of 16 products
  * per (row, token) covers two of the dot's four 8-lane accumulators, so a
- * 4 x 4 tile passes over the row twice, once per pair of accumulators,
- * and finishes each output with the dot's own reduction and double tail.
- * The rows go in column blocks, the lane sums kept between them, so that
- * the tiles' operands come from L1. The packed group holds the tokens as
- * the halves they were converted to, widened in the tiles (exact).
+ * tile of 2 rows x 8 tokens passes over the rows twice, once per pair of
+ * accumulators, and each output ends with the dot's own reduction and
+ * double tail. The rows go in column blocks, the lane sums kept between
+ * them. The packed group holds the tokens as the halves they were
+ * converted to; each column block of eight tokens is widened once into
+ * floats in L1 (exact), the weights in the tiles.
  *
  * Q4_K and Q6_K against Q8_K: as Q8_0, a zmm per lane of the dot's 8-lane
  * accumulator for 16 tokens; see their section below.
@@ -252,70 +253,84 @@ size_t mbr_gemm_pack_size_f16_avx512(int64_t n)
 }
 
 /*
- * The lane sums of one call, carried from column block to column block:
- * st[r][t][0] holds the dot's accumulators 0 and 1 for row r and token t
- * (elements i .. i + 15 of every 32), st[r][t][1] its accumulators 2 and
- * 3. A float stored and loaded again is the same float, so cutting the
- * rows into blocks changes no bit of the sums. The first block starts
- * from zero rather than from a cleared st: clearing its 8 KiB on every
- * call took a twentieth of the kernel's time.
+ * A call's rows (at most F16_ROWS: matmul.c's row tile) go through the
+ * columns in blocks, eight tokens at a time. The block of those tokens is
+ * widened once into a float buffer that stays in L1, and every tile of
+ * 2 rows x 8 tokens widens its rows' halves itself: one vcvtph2ps per
+ * eight FMAs (a conversion costs this CPU about as much as an FMA; with
+ * both operands converted in 4 x 4 tiles it was one per two).
  */
 #define F16_ROWS 16
-typedef __m512 f16_state[F16_ROWS][4][2];
-
-/*
- * Columns per block: 16 weight rows (16 KiB) and four tokens (4 KiB) of
- * a block stay in L1 while every 4 x 4 tile runs over them. Over whole
- * rows the tiles' operands came from L2, and at 5632 columns, where a
- * tile's rows take 135 KiB, that halved the speed.
- */
+#define F16_TOKENS 8
 #define F16_BLOCK 512
 
 /*
+ * The lane sums of one call's eight tokens, carried from column block to
+ * column block: st[r][t][0] holds the dot's accumulators 0 and 1 for row
+ * r and token t (elements i .. i + 15 of every 32), st[r][t][1] its
+ * accumulators 2 and 3. A float stored and loaded again is the same
+ * float, so cutting the rows into blocks changes no bit of the sums. The
+ * first block starts from zero rather than from a cleared st.
+ */
+typedef __m512 f16_state[F16_ROWS][F16_TOKENS][2];
+typedef float f16_tokens[F16_TOKENS][F16_BLOCK];
+
+/* halves [i0, i1) of F16_TOKENS rows of n into the block's floats */
+static void f16_widen(f16_tokens x, const mbr_half *src, int64_t n,
+		      int64_t i0, int64_t i1)
+{
+	for (int t = 0; t < F16_TOKENS; t++)
+		for (int64_t i = i0; i < i1; i += 16)
+			_mm512_store_ps(&x[t][i - i0], _mm512_cvtph_ps(
+				_mm256_loadu_si256((const __m256i *)(src + t * n + i))));
+}
+
+/*
  * st[r][t][h / 16] += products of elements i + h .. i + h + 15 for every
- * i, a multiple of 32 in [i0, i1), for R rows and 4 tokens; the first
- * block (i0 0) sets them.
+ * i, a multiple of 32 in [i0, i1), for R rows and the eight tokens (x:
+ * the block, from i0); the first block sets them.
  */
 ALWAYS_INLINE void f16_pass(int R, int64_t i0, int64_t i1, int h,
-			    const mbr_half *w, size_t w_row, const mbr_half *x,
-			    int64_t n, f16_state st)
+			    const mbr_half *w, size_t w_row, f16_tokens x,
+			    __m512 (*st)[F16_TOKENS][2])
 {
-	__m512 acc[4][4];
+	__m512 acc[2][F16_TOKENS];
 
-#pragma GCC unroll 4
+#pragma GCC unroll 2
 	for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-		for (int t = 0; t < 4; t++)
+#pragma GCC unroll 8
+		for (int t = 0; t < F16_TOKENS; t++)
 			acc[r][t] = i0 ? st[r][t][h / 16] : _mm512_setzero_ps();
 	for (int64_t i = i0 + h; i < i1; i += 32) {
-		__m512 wv[4];
+		__m512 wv[2];
 
-#pragma GCC unroll 4
+#pragma GCC unroll 2
 		for (int r = 0; r < R; r++)
 			wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)
 								   (w + r * w_row + i)));
-#pragma GCC unroll 4
-		for (int t = 0; t < 4; t++) {
-			__m512 xv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)
-								       (x + t * n + i)));
+#pragma GCC unroll 8
+		for (int t = 0; t < F16_TOKENS; t++) {
+			__m512 xv = _mm512_load_ps(&x[t][i - i0]);
 
-#pragma GCC unroll 4
+			/* one load for both rows: GCC would fold it into each FMA */
+			__asm__("" : "+v"(xv));
+#pragma GCC unroll 2
 			for (int r = 0; r < R; r++)
 				acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
 		}
 	}
-#pragma GCC unroll 4
+#pragma GCC unroll 2
 	for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-		for (int t = 0; t < 4; t++)
+#pragma GCC unroll 8
+		for (int t = 0; t < F16_TOKENS; t++)
 			st[r][t][h / 16] = acc[r][t];
 }
 
 ALWAYS_INLINE void f16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
-			    size_t w_row, const mbr_half *x, int64_t n, f16_state st)
+			    size_t w_row, f16_tokens x, __m512 (*st)[F16_TOKENS][2])
 {
-	f16_pass(R, i0, i1, 0, w, w_row, x, n, st);
-	f16_pass(R, i0, i1, 16, w, w_row, x, n, st);
+	f16_pass(R, i0, i1, 0, w, w_row, x, st);
+	f16_pass(R, i0, i1, 16, w, w_row, x, st);
 }
 
 ALWAYS_INLINE __m256 high8(__m512 v)
@@ -335,25 +350,25 @@ ALWAYS_INLINE float reduce4(__m512 a, __m512 b)
 	return _mm_cvtss_f32(_mm_hadd_ps(s, s));
 }
 
-/* rows <= F16_ROWS against 4 tokens (past `tokens`: computed, not stored) */
+/* rows <= F16_ROWS against eight tokens (past `tokens`: computed, not
+ * stored) */
 static void f16_rows(int64_t n, int rows, int tokens, float *out,
 		     size_t out_stride, const mbr_half *w, size_t w_row,
 		     const mbr_half *x)
 {
 	int64_t n32 = n - n % 32;
+	f16_tokens xb __attribute__((aligned(64)));
 	f16_state st;
 
 	for (int64_t i0 = 0; i0 < n32; i0 += F16_BLOCK) {
 		int64_t i1 = i0 + F16_BLOCK < n32 ? i0 + F16_BLOCK : n32;
 		int r = 0;
 
-		for (; r + 4 <= rows; r += 4)
-			f16_tile(4, i0, i1, w + r * w_row, w_row, x, n, st + r);
-		switch (rows - r) {
-		case 3: f16_tile(3, i0, i1, w + r * w_row, w_row, x, n, st + r); break;
-		case 2: f16_tile(2, i0, i1, w + r * w_row, w_row, x, n, st + r); break;
-		case 1: f16_tile(1, i0, i1, w + r * w_row, w_row, x, n, st + r); break;
-		}
+		f16_widen(xb, x, n, i0, i1);
+		for (; r + 2 <= rows; r += 2)
+			f16_tile(2, i0, i1, w + r * w_row, w_row, xb, st + r);
+		if (r < rows)
+			f16_tile(1, i0, i1, w + r * w_row, w_row, xb, st + r);
 	}
 	for (int r = 0; r < rows; r++)
 		for (int t = 0; t < tokens; t++) {
@@ -375,12 +390,12 @@ void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 	size_t w_row = w_row_bytes / sizeof(mbr_half);
 
 	assert(tokens >= 1 && tokens <= T && w_row_bytes % sizeof(mbr_half) == 0);
-	/* four tokens at a time, each over all the rows: a group's rows stay
-	 * in L2 for the next four */
-	for (int t = 0; t < tokens; t += 4)
+	/* eight tokens at a time, each over all the rows: the rows stay in
+	 * L2 for the next eight */
+	for (int t = 0; t < tokens; t += F16_TOKENS)
 		for (int r = 0; r < rows; r += F16_ROWS)
 			f16_rows(n, rows - r < F16_ROWS ? rows - r : F16_ROWS,
-				 tokens - t < 4 ? tokens - t : 4,
+				 tokens - t < F16_TOKENS ? tokens - t : F16_TOKENS,
 				 out + t * out_stride + r, out_stride,
 				 wh + r * w_row, w_row, (const mbr_half *)xp + t * n);
 }

@@ -134,13 +134,14 @@ static int each_gemm(int (*fn)(const struct mbr_kernel_traits *t))
 static int shapes(const struct mbr_kernel_traits *t)
 {
 	static const int rows[] = { 1, 2, 5, 7, 16 };
-	static const int tokens[] = { 1, 2, 7, 16 };
-	/* one block; 13 (one group of eight and five over); 64 of them,
-	 * plus for F16 a ragged tail past the last 32, and a row of only
-	 * the tail (no lane sums at all); K-quant blocks are 256 wide */
+	static const int tokens[] = { 1, 2, 7, 13, 16 };
+	/* one block; 13 (one group of eight and five over); 20 (for F16
+	 * a column block of 512 and a shorter one); 64 of them, plus for
+	 * F16 a ragged tail past the last 32, and a row of only the tail
+	 * (no lane sums at all); K-quant blocks are 256 wide */
 	int64_t tail = t->type == MBR_TYPE_F16 ? 8 : 0;
 	int64_t blk = t->type == MBR_TYPE_F16 ? 32 : mbr_type_get(t->type)->block_elems;
-	int64_t cols[] = { tail, blk, 13 * blk + tail, 64 * blk + tail };
+	int64_t cols[] = { tail, blk, 13 * blk + tail, 20 * blk + tail, 64 * blk + tail };
 	int bad = 0;
 
 	for (size_t c = tail ? 0 : 1; c < MBR_ARRAY_SIZE(cols); c++)

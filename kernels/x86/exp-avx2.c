@@ -1,13 +1,14 @@
 /*
- * swiglu-avx2.c - SwiGLU's silu(gate) * up eight lanes at a time.
+ * exp-avx2.c - ggml's vectorised exponential and its two users, SwiGLU's
+ * silu(gate) * up and softmax, eight lanes at a time.
  *
- * llama.cpp's x86 build (AVX2 + FMA) computes silu as x / (1 + e^-x) with
- * its vectorised exponential, ARM's optimized-routines algorithm; the
- * engine's scalar loop (lib/model.c) does the same one lane at a time,
- * with fmaf, a call into libm where the library is built without FMA.
- * Every step here is that lane's own operation (the FMAs fused, the
- * rarely taken overflow branch computed too and chosen lane by lane), so
- * the results are bit for bit the scalar loop's.
+ * llama.cpp's x86 build (AVX2 + FMA) computes silu as x / (1 + e^-x) and
+ * softmax's e^(x - max) with its vectorised exponential, ARM's
+ * optimized-routines algorithm; the reference (kernels/ref.c) does the
+ * same one lane at a time, with fmaf, a call into libm where the library
+ * is built without FMA. Every step here is that lane's own operation (the
+ * FMAs fused, the rarely taken overflow branch computed too and chosen
+ * lane by lane), so the results are bit for bit the reference's.
  */
 #include <assert.h>
 #include <immintrin.h>
@@ -68,4 +69,37 @@ void mbr_swiglu_avx2(float *g, const float *u, int64_t n)
 		_mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(splat(1.0f), e)),
 						      _mm256_loadu_ps(u + i)));
 	}
+}
+
+/* ggml's 8-lane horizontal sum: halves, then pairs, then the last two */
+ALWAYS_INLINE float hsum8(__m256 v)
+{
+	__m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	__m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
+
+	return _mm_cvtss_f32(_mm_add_ss(b, _mm_movehdup_ps(b)));
+}
+
+double mbr_softmax_exp_avx2(float *x, int64_t n, float max)
+{
+	double sum = 0;
+	int64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), splat(max)));
+
+		_mm256_storeu_ps(x + i, e);
+		sum += hsum8(e);
+	}
+	if (i < n) {
+		/* the masked cells past n: e^-inf, lanes of zero */
+		__m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+		__m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), lane);
+		__m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, live), splat(max)));
+
+		e = _mm256_and_ps(e, _mm256_castsi256_ps(live));
+		_mm256_maskstore_ps(x + i, live, e);
+		sum += hsum8(e);
+	}
+	return sum;
 }
