@@ -57,6 +57,7 @@ int cmd_hash_object(int argc, const char **argv);
 int cmd_cat_object(int argc, const char **argv);
 int cmd_ls_tensors(int argc, const char **argv);
 int cmd_infer(int argc, const char **argv);
+int cmd_bench(int argc, const char **argv);
 int cmd_eval(int argc, const char **argv);
 int cmd_breed(int argc, const char **argv);
 int cmd_scorecard(int argc, const char **argv);

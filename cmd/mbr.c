@@ -29,6 +29,7 @@ static const struct cmd_struct commands[] = {
 	{ "fsck", cmd_fsck, "Verify objects, manifests and refs", 1 },
 	{ "gc", cmd_gc, "Delete objects nothing refers to", 1 },
 	{ "infer", cmd_infer, "Generate text with a model", 1 },
+	{ "bench", cmd_bench, "Measure the engine's speed on this machine, as llama-bench does", 1 },
 	{ "eval", cmd_eval, "Evaluate a model: perplexity, or a suite recorded as evidence", 1 },
 	{ "scorecard", cmd_scorecard, "Compare versions' evidence, each against its parent", 1 },
 	{ "breed", cmd_breed, "Make a new version from stored ones: quantize, merge, LoRA", 1 },

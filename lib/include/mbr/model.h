@@ -113,6 +113,7 @@ int mbr_session_new(struct mbr_session **out, const struct mbr_model *m,
 		    int n_ctx, int n_threads);
 void mbr_session_free(struct mbr_session *s);
 int mbr_session_n_ctx(const struct mbr_session *s);
+int mbr_session_threads(const struct mbr_session *s);
 const struct mbr_model *mbr_session_model(const struct mbr_session *s);
 /* Forget every cached position. */
 void mbr_session_reset(struct mbr_session *s);
