@@ -15,8 +15,10 @@
  * token's 32 codes side by side, so one vpdpbusd of it with chunk c of a
  * weight row broadcast from memory adds that chunk's four products for all
  * 16 tokens, and eight of them give each token's block sum in its own lane
- * with no reduction. vpdpbusd wants one unsigned operand: the packed codes
- * are stored plus 128, and 128 times the weights' sum is taken out again.
+ * with no reduction. vpdpbusd wants its broadcast operand unsigned: Q4_0's
+ * codes are stored so (0..15, their 8 subtracted later), Q8_0's plus 128,
+ * and bias times each token's sum of codes, packed with the group, is taken
+ * out of the integer sum (exact), once per block for every row.
  *
  * F16 against F16 (vecdot-avx2.c's order, ggml's): a zmm of 16 products
  * per (row, token) covers two of the dot's four 8-lane accumulators, so a
@@ -51,8 +53,21 @@ static_assert(MBR_GEMM_TOKENS == 16, "a zmm of int32 or float per token");
 /* One block of a packed group: 16 tokens side by side. */
 struct q8_0_group {
 	float d[T];			/* each token's block scale */
-	uint8_t q[QK8_0 / 4][T][4];	/* chunk c of token t, codes + 128 */
+	int32_t sum[T];			/* each token's sum of codes */
+	int8_t q[QK8_0 / 4][T][4];	/* chunk c of token t */
 };
+
+/* the sum of 32 signed codes: of the codes plus 128, as bytes, less
+ * 32 * 128 */
+ALWAYS_INLINE int32_t sum_of_codes(const int8_t *qs)
+{
+	__m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)qs),
+				     _mm256_set1_epi8((char)0x80));
+	__m256i s = _mm256_sad_epu8(u, _mm256_setzero_si256());
+	__m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+
+	return _mm_cvtsi128_si32(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h))) - 128 * QK8_0;
+}
 
 void mbr_gemm_pack_q8_0_avx512(int64_t n, int tokens, void *dst,
 			       const void *x, size_t x_row_bytes)
@@ -60,20 +75,17 @@ void mbr_gemm_pack_q8_0_avx512(int64_t n, int tokens, void *dst,
 	struct q8_0_group *g = dst;
 
 	assert(n % QK8_0 == 0 && tokens >= 1 && tokens <= T);
+	memset(g, 0, mbr_gemm_pack_size_q8_0_avx512(n));
+	/* padding tokens: zero codes, zero scale */
 	for (int64_t b = 0; b < n / QK8_0; b++, g++)
-		for (int t = 0; t < T; t++) {
+		for (int t = 0; t < tokens; t++) {
 			const struct block_q8_0 *y = (const struct block_q8_0 *)
 				((const char *)x + t * x_row_bytes) + b;
-			/* padding tokens: zero codes, zero scale */
-			__m256i q = t < tokens ? _mm256_loadu_si256((const __m256i *)y->qs) :
-				    _mm256_setzero_si256();
-			uint32_t words[QK8_0 / 4];
 
-			g->d[t] = t < tokens ? _cvtsh_ss(y->d) : 0.0f;
-			_mm256_storeu_si256((__m256i *)words,
-					    _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)));
+			g->d[t] = _cvtsh_ss(y->d);
 			for (int c = 0; c < QK8_0 / 4; c++)
-				memcpy(g->q[c][t], &words[c], 4);
+				memcpy(g->q[c][t], y->qs + 4 * c, 4);
+			g->sum[t] = sum_of_codes(y->qs);
 		}
 }
 
@@ -84,47 +96,39 @@ size_t mbr_gemm_pack_size_q8_0_avx512(int64_t n)
 
 /* ---- Q8_0 and Q4_0 weights against a packed group */
 
-/* The signed codes of block b of a weight row, into buf[32]; its scale. */
-typedef float (*weight_fn)(const void *row, int64_t b, int8_t *buf);
+/* Block b of a weight row as unsigned codes, into buf[32] (code c
+ * stands for c - bias); its scale. */
+typedef float (*weight_fn)(const void *row, int64_t b, uint8_t *buf);
 
-ALWAYS_INLINE float q8_0_weights(const void *row, int64_t b, int8_t *buf)
+ALWAYS_INLINE float q8_0_weights(const void *row, int64_t b, uint8_t *buf)
 {
 	const struct block_q8_0 *a = (const struct block_q8_0 *)row + b;
 
-	memcpy(buf, a->qs, QK8_0);
+	_mm256_storeu_si256((__m256i *)buf,
+			    _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a->qs),
+					     _mm256_set1_epi8((char)0x80)));
 	return _cvtsh_ss(a->d);
 }
 
-ALWAYS_INLINE float q4_0_weights(const void *row, int64_t b, int8_t *buf)
+ALWAYS_INLINE float q4_0_weights(const void *row, int64_t b, uint8_t *buf)
 {
 	const struct block_q4_0 *a = (const struct block_q4_0 *)row + b;
 	__m128i p = _mm_loadu_si128((const __m128i *)a->qs);
 	__m256i u = _mm256_inserti128_si256(_mm256_castsi128_si256(p),
 					    _mm_srli_epi16(p, 4), 1);
 
-	u = _mm256_and_si256(u, _mm256_set1_epi8(0x0f));
-	_mm256_storeu_si256((__m256i *)buf, _mm256_sub_epi8(u, _mm256_set1_epi8(8)));
+	_mm256_storeu_si256((__m256i *)buf, _mm256_and_si256(u, _mm256_set1_epi8(0x0f)));
 	return _cvtsh_ss(a->d);
 }
 
-/* 128 times the sum of 32 signed codes, in every lane */
-ALWAYS_INLINE __m512i offset_of(const int8_t *buf)
-{
-	__m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)buf),
-				     _mm256_set1_epi8((char)0x80));
-	__m256i s = _mm256_sad_epu8(u, _mm256_setzero_si256());
-	__m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-	int sum = _mm_cvtsi128_si32(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h))) - 128 * QK8_0;
-
-	return _mm512_set1_epi32(128 * sum);
-}
-
-/* Block b of R rows into acc[r][k] for 16 tokens. */
+/* Block b of R rows into acc[r][k] for 16 tokens; the codes' bias is
+ * 2^shift (Q8_0: 128, Q4_0: 8). */
 ALWAYS_INLINE void q_block(int R, const unsigned char *w, size_t w_row_bytes,
 			   const struct q8_0_group *g, int64_t b, weight_fn f,
-			   __m512 acc[][8], int k)
+			   int shift, __m512 acc[][8], int k)
 {
 	__m512i x[QK8_0 / 4];
+	__m512i bias = _mm512_slli_epi32(_mm512_loadu_si512(g->sum), shift);
 	__m512 dx = _mm512_loadu_ps(g->d);
 
 #pragma GCC unroll 8
@@ -132,7 +136,7 @@ ALWAYS_INLINE void q_block(int R, const unsigned char *w, size_t w_row_bytes,
 		x[c] = _mm512_loadu_si512(g->q[c]);
 #pragma GCC unroll 4
 	for (int r = 0; r < R; r++) {
-		int8_t buf[QK8_0] __attribute__((aligned(32)));
+		uint8_t buf[QK8_0] __attribute__((aligned(32)));
 		float dw = f(w + r * w_row_bytes, b, buf);
 		__m512i isum = _mm512_setzero_si512();
 		int32_t word;
@@ -140,9 +144,9 @@ ALWAYS_INLINE void q_block(int R, const unsigned char *w, size_t w_row_bytes,
 #pragma GCC unroll 8
 		for (int c = 0; c < QK8_0 / 4; c++) {
 			memcpy(&word, buf + 4 * c, 4);
-			isum = _mm512_dpbusd_epi32(isum, x[c], _mm512_set1_epi32(word));
+			isum = _mm512_dpbusd_epi32(isum, _mm512_set1_epi32(word), x[c]);
 		}
-		isum = _mm512_sub_epi32(isum, offset_of(buf));
+		isum = _mm512_sub_epi32(isum, bias);
 		/* as the dot: d_w d_x, then one FMA with the block sum */
 		acc[r][k] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(dw), dx),
 					    _mm512_cvtepi32_ps(isum), acc[r][k]);
@@ -174,7 +178,7 @@ ALWAYS_INLINE void store_tokens(__m512 v, int tokens, float *out, size_t out_str
 
 ALWAYS_INLINE void q_rows(int R, int64_t n, int tokens, float *out,
 			  size_t out_stride, const unsigned char *w,
-			  size_t w_row_bytes, const void *xp, weight_fn f)
+			  size_t w_row_bytes, const void *xp, weight_fn f, int shift)
 {
 	const struct q8_0_group *g = xp;
 	int64_t nb = n / QK8_0, b = 0;
@@ -190,7 +194,7 @@ ALWAYS_INLINE void q_rows(int R, int64_t n, int tokens, float *out,
 #pragma GCC unroll 8
 		for (int k = 0; k < 8; k++)
 			if (b + k < nb)
-				q_block(R, w, w_row_bytes, g + b + k, b + k, f, acc, k);
+				q_block(R, w, w_row_bytes, g + b + k, b + k, f, shift, acc, k);
 #pragma GCC unroll 4
 	for (int r = 0; r < R; r++)
 		store_tokens(hsum8_lanes(acc[r]), tokens, out + r, out_stride);
@@ -198,7 +202,7 @@ ALWAYS_INLINE void q_rows(int R, int64_t n, int tokens, float *out,
 
 ALWAYS_INLINE void q_gemm(int64_t n, int rows, int tokens, float *out,
 			  size_t out_stride, const void *w, size_t w_row_bytes,
-			  const void *xp, weight_fn f)
+			  const void *xp, weight_fn f, int shift)
 {
 	const unsigned char *wb = w;
 	int r = 0;
@@ -206,24 +210,24 @@ ALWAYS_INLINE void q_gemm(int64_t n, int rows, int tokens, float *out,
 	assert(n % QK8_0 == 0 && tokens >= 1 && tokens <= T);
 	for (; r + 2 <= rows; r += 2)
 		q_rows(2, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
-		       w_row_bytes, xp, f);
+		       w_row_bytes, xp, f, shift);
 	if (r < rows)
 		q_rows(1, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
-		       w_row_bytes, xp, f);
+		       w_row_bytes, xp, f, shift);
 }
 
 void mbr_gemm_q8_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
 			       size_t w_row_bytes, const void *xp)
 {
-	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q8_0_weights);
+	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q8_0_weights, 7);
 }
 
 void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
 			       size_t w_row_bytes, const void *xp)
 {
-	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_0_weights);
+	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_0_weights, 3);
 }
 
 /* ---- F16 against F16 */
