@@ -42,8 +42,11 @@ typedef void (*mbr_vec_dot_rows_fn)(int64_t n, float *s, const void *w,
  * MBR_GEMM_TOKENS activation rows of n elements, already converted with
  * from_float (row t at x + t * x_row_bytes), is first rearranged by
  * gemm_pack into gemm_pack_size(n) bytes at dst, the layout the gemm
- * kernel wants (tokens past `tokens` are padded). gemm then multiplies
- * `rows` weight rows (row r at w + r * w_row_bytes) by the packed group:
+ * kernel wants (tokens past `tokens` are padded). A set without gemm_pack
+ * (and gemm_pack_size) reads the converted rows in place instead, the
+ * first `tokens` of them, x_row_bytes = mbr_row_size(vec_dot_type, n).
+ * gemm then multiplies `rows` weight rows (row r at w + r * w_row_bytes)
+ * by the group:
  *	out[t * out_stride + r] = row r . token t,	t < tokens,
  * bit for bit what the same set's vec_dot gives, so a prompt processed
  * as a batch gives the numbers of one processed token by token.
@@ -66,7 +69,8 @@ struct mbr_kernel_traits {
 	 * them at run time (which for Q8_0 is not how its files are
 	 * quantized); NULL when this is no vec_dot_type */
 	mbr_quantize_fn from_float;
-	/* all three or none: NULL where batches go through vec_dot */
+	/* NULL where batches go through vec_dot; the packer comes with its
+	 * size, and may be left out (see above) */
 	mbr_gemm_fn gemm;
 	mbr_gemm_pack_fn gemm_pack;
 	mbr_gemm_pack_size_fn gemm_pack_size;
@@ -232,9 +236,6 @@ size_t mbr_gemm_pack_size_q8_0_avx512(int64_t n);
 void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 			     size_t out_stride, const void *w,
 			     size_t w_row_bytes, const void *xp);
-void mbr_gemm_pack_f16_avx512(int64_t n, int tokens, void *dst, const void *x,
-			      size_t x_row_bytes);
-size_t mbr_gemm_pack_size_f16_avx512(int64_t n);
 void mbr_gemm_q4_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
 			       size_t w_row_bytes, const void *xp);

@@ -229,7 +229,7 @@ size_t mbr_matmul_scratch_size(const struct mbr_matrix *w, int n)
 	if (!(wk = dot_kernels(w->type, &xk)))
 		return 0;
 	size = mbr_row_size(wk->vec_dot_type, w->cols) * (size_t)n;
-	if (use_gemm(wk, n))
+	if (use_gemm(wk, n) && wk->gemm_pack)
 		size += wk->gemm_pack_size(w->cols) * (size_t)groups_of(n);
 	return size;
 }
@@ -244,7 +244,7 @@ struct matmul_task {
 	size_t xq_row_bytes;
 	mbr_quantize_fn from_float;
 	const struct mbr_kernel_traits *wk;
-	unsigned char *xp;		/* the packed groups; NULL: no gemm */
+	unsigned char *xp;		/* the groups gemm reads; NULL: no gemm */
 	size_t xp_bytes;		/* of one group */
 	atomic_int next_tile;		/* gemm: the next row tile to take */
 };
@@ -336,8 +336,10 @@ static void matmul_task(void *arg, int ith, int nth)
 			      m->xq + (size_t)t * m->xq_row_bytes, w->cols);
 	mbr_threadpool_barrier(m->tp);
 	if (m->xp) {
-		pack_groups(m, ith, nth);
-		mbr_threadpool_barrier(m->tp);
+		if (m->wk->gemm_pack) {
+			pack_groups(m, ith, nth);
+			mbr_threadpool_barrier(m->tp);
+		}
 		tiles_by_gemm(m);
 		return;
 	}
@@ -356,9 +358,13 @@ void mbr_matmul(struct mbr_threadpool *tp, float *out,
 		NULL, 0, 0
 	};
 
-	if (use_gemm(wk, n)) {
+	if (use_gemm(wk, n) && wk->gemm_pack) {
 		m.xp = (unsigned char *)scratch + xq_row_bytes * (size_t)n;
 		m.xp_bytes = wk->gemm_pack_size(w->cols);
+	} else if (use_gemm(wk, n)) {
+		/* the converted rows in place */
+		m.xp = scratch;
+		m.xp_bytes = xq_row_bytes * MBR_GEMM_TOKENS;
 	}
 	mbr_threadpool_run(tp, matmul_task, &m);
 }

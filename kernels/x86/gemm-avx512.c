@@ -25,8 +25,8 @@
  * tile of 2 rows x 8 tokens passes over the rows twice, once per pair of
  * accumulators, and each output ends with the dot's own reduction and
  * double tail. The rows go in column blocks, the lane sums kept between
- * them. The packed group holds the tokens as the halves they were
- * converted to; each column block of eight tokens is widened once into
+ * them. There is no packed group: the tokens are read as the halves they
+ * were converted to, each column block of eight tokens widened once into
  * floats in L1 (exact), the weights in the tiles.
  *
  * Q4_K and Q6_K against Q8_K: as Q8_0, a zmm per lane of the dot's 8-lane
@@ -233,30 +233,6 @@ void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 /* ---- F16 against F16 */
 
 /*
- * The packed group: token t's n halves from t * n, as converted (the
- * tiles widen them, which is exact). Floats took twice the room: at 5632
- * columns a 64-token prompt's groups (1.4 MiB) outgrew a 1 MiB L2.
- */
-void mbr_gemm_pack_f16_avx512(int64_t n, int tokens, void *dst, const void *x,
-			      size_t x_row_bytes)
-{
-	mbr_half *h = dst;
-
-	assert(tokens >= 1 && tokens <= T);
-	for (int t = 0; t < T; t++, h += n) {
-		if (t < tokens)
-			memcpy(h, (const char *)x + t * x_row_bytes, (size_t)n * sizeof(*h));
-		else
-			memset(h, 0, (size_t)n * sizeof(*h));
-	}
-}
-
-size_t mbr_gemm_pack_size_f16_avx512(int64_t n)
-{
-	return (size_t)n * T * sizeof(mbr_half);
-}
-
-/*
  * A call's rows (at most F16_ROWS: matmul.c's row tile) go through the
  * columns in blocks, eight tokens at a time. The block of those tokens is
  * widened once into a float buffer that stays in L1, and every tile of
@@ -279,14 +255,16 @@ size_t mbr_gemm_pack_size_f16_avx512(int64_t n)
 typedef __m512 f16_state[F16_ROWS][F16_TOKENS][2];
 typedef float f16_tokens[F16_TOKENS][F16_BLOCK];
 
-/* halves [i0, i1) of F16_TOKENS rows of n into the block's floats */
-static void f16_widen(f16_tokens x, const mbr_half *src, int64_t n,
+/* halves [i0, i1) of the tokens' rows of n into the block's floats;
+ * zeros for the rows past them */
+static void f16_widen(f16_tokens x, const mbr_half *src, int tokens, int64_t n,
 		      int64_t i0, int64_t i1)
 {
 	for (int t = 0; t < F16_TOKENS; t++)
 		for (int64_t i = i0; i < i1; i += 16)
-			_mm512_store_ps(&x[t][i - i0], _mm512_cvtph_ps(
-				_mm256_loadu_si256((const __m256i *)(src + t * n + i))));
+			_mm512_store_ps(&x[t][i - i0], t < tokens ? _mm512_cvtph_ps(
+				_mm256_loadu_si256((const __m256i *)(src + t * n + i))) :
+				_mm512_setzero_ps());
 }
 
 /*
@@ -368,7 +346,7 @@ static void f16_rows(int64_t n, int rows, int tokens, float *out,
 		int64_t i1 = i0 + F16_BLOCK < n32 ? i0 + F16_BLOCK : n32;
 		int r = 0;
 
-		f16_widen(xb, x, n, i0, i1);
+		f16_widen(xb, x, tokens, n, i0, i1);
 		for (; r + 2 <= rows; r += 2)
 			f16_tile(2, i0, i1, w + r * w_row, w_row, xb, st + r);
 		if (r < rows)

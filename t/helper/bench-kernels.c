@@ -315,14 +315,17 @@ static void batch_by_gemm(const struct mbr_kernel_traits *t, int64_t cols,
 			  int batch, const unsigned char *w, const unsigned char *xq,
 			  size_t xrow, unsigned char *xp, float *out)
 {
-	size_t wrow = mbr_row_size(t->type, cols), group = t->gemm_pack_size(cols);
+	size_t wrow = mbr_row_size(t->type, cols);
+	size_t group = t->gemm_pack ? t->gemm_pack_size(cols) : MBR_GEMM_TOKENS * xrow;
 
-	for (int t0 = 0; t0 < batch; t0 += MBR_GEMM_TOKENS) {
+	for (int t0 = 0; t0 < batch && t->gemm_pack; t0 += MBR_GEMM_TOKENS) {
 		int left = batch - t0 < MBR_GEMM_TOKENS ? batch - t0 : MBR_GEMM_TOKENS;
 
 		t->gemm_pack(cols, left, xp + t0 / MBR_GEMM_TOKENS * group,
 			     xq + t0 * xrow, xrow);
 	}
+	if (!t->gemm_pack)
+		xp = (unsigned char *)xq;	/* read in place */
 	for (int r0 = 0; r0 < BATCH_ROWS; r0 += BATCH_TILE)
 		for (int t0 = 0; t0 < batch; t0 += MBR_GEMM_TOKENS)
 			t->gemm(cols, BATCH_TILE, batch - t0 < MBR_GEMM_TOKENS ?
@@ -339,7 +342,7 @@ static int bench_batch(int type, const struct opts *o, int batch)
 	size_t wrow = mbr_row_size(type, o->cols), xrow = mbr_row_size(xt->type, o->cols);
 	int groups = (batch + MBR_GEMM_TOKENS - 1) / MBR_GEMM_TOKENS;
 	unsigned char *w = malloc(wrow * BATCH_ROWS), *xq = malloc(xrow * batch);
-	unsigned char *xp = malloc(t->gemm_pack_size(o->cols) * groups);
+	unsigned char *xp = malloc(t->gemm_pack ? t->gemm_pack_size(o->cols) * groups : 1);
 	float *x = malloc(o->cols * sizeof(float));
 	float *a = malloc(sizeof(float) * BATCH_ROWS * batch);
 	float *b = malloc(sizeof(float) * BATCH_ROWS * batch);
