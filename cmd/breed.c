@@ -53,6 +53,20 @@ static void print_result(const struct mbr_add_result *res, int json)
 		printf("%s %s\n", res->commit, res->name);
 }
 
+/*
+ * A meter on stderr for a breed's bytes, wired into pr; NULL with --json
+ * or off a terminal. The breeds report their file's tensors as they are
+ * written (quantized, merged, baked) or, lora-extract, factorized.
+ */
+static struct progress *breed_meter(struct mbr_progress *pr, const char *title, int json)
+{
+	struct progress *p = json ? NULL : progress_start_delayed(title);
+
+	pr->fn = p ? progress_update : NULL;
+	pr->payload = p;
+	return p;
+}
+
 static int breed_quantize(int argc, const char **argv)
 {
 	const char *type = NULL, *name = NULL;
@@ -65,6 +79,8 @@ static int breed_quantize(int argc, const char **argv)
 		OPT_END()
 	};
 	struct mbr_add_result res;
+	struct mbr_progress pr;
+	struct progress *meter;
 	struct mbr_repo *repo;
 	int err;
 
@@ -77,7 +93,9 @@ static int breed_quantize(int argc, const char **argv)
 		return 129;
 	}
 	repo = setup_repo();
-	err = mbr_breed_quantize(&res, repo, argv[0], type, name, n_threads);
+	meter = breed_meter(&pr, "Quantizing", json);
+	err = mbr_breed_quantize(&res, repo, argv[0], type, name, n_threads, &pr);
+	progress_stop(meter);
 	mbr_repo_free(repo);
 	if (err)
 		return error("%s", mbr_error_last());
@@ -189,6 +207,7 @@ static int breed_merge(int argc, const char **argv)
 		OPT_END()
 	};
 	struct mbr_add_result res;
+	struct progress *meter;
 	struct mbr_repo *repo;
 	int err;
 
@@ -212,7 +231,9 @@ static int breed_merge(int argc, const char **argv)
 	mo.revs = argv;
 	mo.n_revs = (size_t)argc;
 	repo = setup_repo();
+	meter = breed_meter(&mo.progress, "Merging", json);
 	err = mbr_breed_merge(&res, repo, &mo);
+	progress_stop(meter);
 	mbr_repo_free(repo);
 	if (err)
 		err = error("%s", mbr_error_last());
@@ -250,6 +271,8 @@ static int breed_lora_merge(int argc, const char **argv)
 		OPT_END()
 	};
 	struct mbr_add_result res;
+	struct mbr_progress pr;
+	struct progress *meter;
 	struct mbr_repo *repo;
 	double s = 1;
 	int err;
@@ -260,7 +283,9 @@ static int breed_lora_merge(int argc, const char **argv)
 	if (scale && parse_number(&s, scale, "scale"))
 		return 129;
 	repo = setup_repo();
-	err = mbr_breed_lora_merge(&res, repo, argv[0], argv[1], (float)s, name);
+	meter = breed_meter(&pr, "Baking", json);
+	err = mbr_breed_lora_merge(&res, repo, argv[0], argv[1], (float)s, name, &pr);
+	progress_stop(meter);
 	mbr_repo_free(repo);
 	return report(err, &res, json);
 }
@@ -280,6 +305,8 @@ static int breed_lora_extract(int argc, const char **argv)
 		OPT_END()
 	};
 	struct mbr_add_result res;
+	struct mbr_progress pr;
+	struct progress *meter;
 	struct mbr_repo *repo;
 	int err;
 
@@ -287,7 +314,9 @@ static int breed_lora_extract(int argc, const char **argv)
 	if (argc != 2 || rank < 1)
 		usage_with_options(lora_extract_usage, opts);
 	repo = setup_repo();
-	err = mbr_breed_lora_extract(&res, repo, argv[0], argv[1], rank, name);
+	meter = breed_meter(&pr, "Factorizing", json);
+	err = mbr_breed_lora_extract(&res, repo, argv[0], argv[1], rank, name, &pr);
+	progress_stop(meter);
 	mbr_repo_free(repo);
 	return report(err, &res, json);
 }

@@ -31,6 +31,8 @@ struct progress;
 struct progress *progress_start(const char *title, uint64_t total);
 /* A count of unit ("items") instead of bytes, shown after a second. */
 struct progress *progress_start_count(const char *title, uint64_t total, const char *unit);
+/* Bytes, the total given by the updates; drawn once the work takes 1 s. */
+struct progress *progress_start_delayed(const char *title);
 void progress_update(void *progress, uint64_t done, uint64_t total);
 void progress_stop(struct progress *p);
 

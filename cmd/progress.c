@@ -21,6 +21,7 @@ struct progress {
 	uint64_t total;
 	uint64_t done;
 	double start, last_draw;
+	double delay;		/* seconds of work before the first draw */
 	int drawn;
 	pthread_mutex_t lock;
 };
@@ -33,7 +34,8 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct progress *progress_new(const char *title, uint64_t total, const char *unit)
+static struct progress *progress_new(const char *title, uint64_t total, const char *unit,
+				     double delay)
 {
 	struct progress *p;
 
@@ -45,6 +47,7 @@ static struct progress *progress_new(const char *title, uint64_t total, const ch
 	p->title = title;
 	p->unit = unit;
 	p->total = total;
+	p->delay = delay;
 	p->start = p->last_draw = now();
 	pthread_mutex_init(&p->lock, NULL);
 	return p;
@@ -52,12 +55,20 @@ static struct progress *progress_new(const char *title, uint64_t total, const ch
 
 struct progress *progress_start(const char *title, uint64_t total)
 {
-	return total < PROGRESS_MIN_BYTES ? NULL : progress_new(title, total, NULL);
+	return total < PROGRESS_MIN_BYTES ? NULL : progress_new(title, total, NULL, 0);
 }
 
+/* A count shows up once the work has taken a second (git's delayed
+ * progress): most evaluations of small models end before that. */
 struct progress *progress_start_count(const char *title, uint64_t total, const char *unit)
 {
-	return progress_new(title, total, unit);
+	return progress_new(title, total, unit, 1.0);
+}
+
+/* Bytes whose total the work reports as it goes: delayed like a count. */
+struct progress *progress_start_delayed(const char *title)
+{
+	return progress_new(title, 0, NULL, 1.0);
 }
 
 static void draw(struct progress *p)
@@ -88,9 +99,7 @@ void progress_update(void *payload, uint64_t done, uint64_t total)
 	if (total)
 		p->total = total;
 	t = now();
-	/* a count shows up once the work has taken a second (git's delayed
-	 * progress): most evaluations of small models end before that */
-	if (t - p->last_draw > 0.2 && (!p->unit || t - p->start >= 1.0)) {
+	if (t - p->last_draw > 0.2 && t - p->start >= p->delay) {
 		p->last_draw = t;
 		draw(p);
 	}

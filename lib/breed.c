@@ -504,12 +504,15 @@ static int add_tensors(struct mbr_gguf_writer *gw, const struct plan *p)
 	return err;
 }
 
-static int write_gguf(const struct plan *p, const char *path)
+static int write_gguf(const struct plan *p, const char *path,
+		      const struct mbr_progress *progress)
 {
 	struct mbr_gguf_writer *gw = NULL;
 	int err;
 
-	if (!(err = mbr_gguf_writer_new(&gw, 0)) &&
+	if (!(err = mbr_gguf_writer_new(&gw, 0)))
+		mbr_gguf_writer_set_progress(gw, progress);
+	if (!err &&
 	    !(err = mbr_breed_copy_metadata(gw, p->w->mf, p->target->file_type)) &&
 	    !(err = add_tensors(gw, p)))
 		err = mbr_gguf_writer_write_file(gw, path);
@@ -616,7 +619,7 @@ int mbr_breed_type(int *type, uint32_t *file_type, const char *type_name)
 
 int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 		       const char *rev, const char *type_name, const char *name,
-		       int n_threads)
+		       int n_threads, const struct mbr_progress *progress)
 {
 	char source[MBR_COMMIT_HEXSZ + 1];
 	struct strbuf tmp = STRBUF_INIT, defname = STRBUF_INIT;
@@ -639,7 +642,7 @@ int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 	}
 	if ((err = plan_tensors(&p, n_threads)) || (err = mbr_breed_temp_file(&tmp, repo, "quantize")))
 		goto done;
-	err = write_gguf(&p, tmp.buf);
+	err = write_gguf(&p, tmp.buf, progress);
 	if (!err)
 		err = store_version(out, repo, &p, tmp.buf, rev, source,
 				    name ? name : defname.buf, n_threads);

@@ -47,6 +47,7 @@ struct mbr_gguf_writer {
 	size_t n_kv, keys_alloc;
 	struct wtensor *tensors;
 	size_t n_tensors, tensors_alloc;
+	struct mbr_progress progress;
 };
 
 /* Element sizes of the fixed-size GGUF value types; 0 for string/array. */
@@ -503,9 +504,24 @@ static int alloc_fill_buffer(void **out, const struct mbr_gguf_writer *w)
 	return 0;
 }
 
+void mbr_gguf_writer_set_progress(struct mbr_gguf_writer *w,
+				  const struct mbr_progress *progress)
+{
+	w->progress = progress ? *progress : (struct mbr_progress){ NULL, NULL };
+}
+
+static uint64_t data_size(const struct mbr_gguf_writer *w)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < w->n_tensors; i++)
+		total += w->tensors[i].size;
+	return total;
+}
+
 static int write_tensors(int fd, const char *path, const struct mbr_gguf_writer *w)
 {
-	uint64_t pos = 0;
+	uint64_t pos = 0, total = data_size(w);
 	void *buf;
 	int error = alloc_fill_buffer(&buf, w);
 
@@ -522,6 +538,8 @@ static int write_tensors(int fd, const char *path, const struct mbr_gguf_writer 
 			error = write_zeros(fd, path, start - pos);
 		if (!error)
 			error = write_all(fd, path, data, t->size);
+		if (!error && w->progress.fn)
+			w->progress.fn(w->progress.payload, t->size, total);
 		pos = start + t->size;
 	}
 	/* end on a boundary too, as ggml does, so the file can be appended */

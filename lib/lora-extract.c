@@ -37,6 +37,7 @@ struct extract {
 	int rank;
 	struct factor_pair *pairs;
 	size_t n_pairs;
+	const struct mbr_progress *progress;
 };
 
 static const char *arch_of(const struct mbr_weights *w)
@@ -144,9 +145,21 @@ static int is_target(const struct mbr_tensor_info *t)
 	       strcmp(t->name, "token_embd.weight");
 }
 
+/* what the progress report counts: the bytes of the base's 2-D weights */
+static uint64_t target_bytes(const struct mbr_modelfile *mf)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < mf->n_tensors; i++)
+		if (is_target(&mf->tensors[i]))
+			total += mf->tensors[i].size;
+	return total;
+}
+
 static int extract_pairs(struct extract *x)
 {
 	const struct mbr_modelfile *mf = x->base->mf;
+	uint64_t total = target_bytes(mf);
 	int err = 0;
 
 	x->pairs = calloc(mf->n_tensors + 1, sizeof(*x->pairs));
@@ -156,18 +169,22 @@ static int extract_pairs(struct extract *x)
 		struct factor_pair *p = &x->pairs[x->n_pairs];
 		double *delta;
 
-		if (!is_target(t) || !differs(x, t, &dt))
+		if (!is_target(t))
 			continue;
-		if ((err = check_matrix(x, t, dt)))
-			break;
-		if (!(delta = difference(x, t, dt))) {
-			mbr_error_oom();
-			return MBR_ENOMEM;
+		if (differs(x, t, &dt)) {
+			if ((err = check_matrix(x, t, dt)))
+				break;
+			if (!(delta = difference(x, t, dt))) {
+				mbr_error_oom();
+				return MBR_ENOMEM;
+			}
+			p->w = t;
+			x->n_pairs++;
+			err = factorize(p, delta, (int64_t)t->ne[1], (int64_t)t->ne[0], x->rank);
+			free(delta);
 		}
-		p->w = t;
-		x->n_pairs++;
-		err = factorize(p, delta, (int64_t)t->ne[1], (int64_t)t->ne[0], x->rank);
-		free(delta);
+		if (!err && x->progress && x->progress->fn)
+			x->progress->fn(x->progress->payload, t->size, total);
 	}
 	if (!err && !x->n_pairs) {
 		mbr_error_set(MBR_ERROR_INVALID, "%s has no matrix that differs from %s's",
@@ -255,9 +272,10 @@ static int open_inputs(struct extract *x, struct mbr_repo *repo, const char *bas
 }
 
 int mbr_breed_lora_extract(struct mbr_add_result *out, struct mbr_repo *repo,
-			   const char *base, const char *desc, int rank, const char *name)
+			   const char *base, const char *desc, int rank, const char *name,
+			   const struct mbr_progress *progress)
 {
-	struct extract x = { .rank = rank };
+	struct extract x = { .rank = rank, .progress = progress };
 	struct strbuf tmp = STRBUF_INIT, defname = STRBUF_INIT;
 	int err;
 

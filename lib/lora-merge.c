@@ -19,6 +19,7 @@ struct lora_merge {
 	struct mbr_lora *lora;
 	char base_commit[MBR_COMMIT_HEXSZ + 1];
 	float scale;			/* the user's */
+	const struct mbr_progress *progress;
 };
 
 /* A base tensor the adapter changes, computed when the writer asks. */
@@ -126,8 +127,10 @@ static int write_gguf(const struct lora_merge *lm, struct merged *ms, const char
 	int err;
 
 	/* a general.alignment entry, copied, sets the alignment */
-	if (!(err = mbr_gguf_writer_new(&gw, 0)))
+	if (!(err = mbr_gguf_writer_new(&gw, 0))) {
+		mbr_gguf_writer_set_progress(gw, lm->progress);
 		err = copy_metadata(gw, mf);
+	}
 	for (size_t i = 0; i < mf->n_tensors && !err; i++) {
 		const struct mbr_tensor_info *t = &mf->tensors[i];
 		struct merged *m = &ms[i];
@@ -173,9 +176,9 @@ static int store_version(struct mbr_add_result *out, struct mbr_repo *repo,
 
 int mbr_breed_lora_merge(struct mbr_add_result *out, struct mbr_repo *repo,
 			 const char *base, const char *adapter, float scale,
-			 const char *name)
+			 const char *name, const struct mbr_progress *progress)
 {
-	struct lora_merge lm = { .scale = scale };
+	struct lora_merge lm = { .scale = scale, .progress = progress };
 	struct strbuf tmp = STRBUF_INIT, defname = STRBUF_INIT;
 	struct merged *ms = NULL;
 	int err;

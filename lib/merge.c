@@ -594,8 +594,10 @@ static int write_gguf(const struct merge *m, struct mtensor *mts, const char *pa
 	int err;
 	int64_t file_type = m->out_type >= 0 ? (int64_t)m->file_type : -1;
 
-	if (!(err = mbr_gguf_writer_new(&gw, 0)))
+	if (!(err = mbr_gguf_writer_new(&gw, 0))) {
+		mbr_gguf_writer_set_progress(gw, &m->opts->progress);
 		err = mbr_breed_copy_metadata(gw, mf, file_type);
+	}
 	for (size_t i = 0; i < mf->n_tensors && !err; i++) {
 		struct mtensor *mt = &mts[i];
 

@@ -616,12 +616,60 @@ static void test_gguf_write__cleanup(void)
 	UT_CHECK(rmdir(tmpdir) == 0);
 }
 
+/* What a progress hook heard: each report's delta and total, in order. */
+struct heard {
+	uint64_t delta[8], total[8];
+	int n;
+};
+
+static void hear(void *payload, uint64_t delta, uint64_t total)
+{
+	struct heard *h = payload;
+
+	if (h->n < 8) {
+		h->delta[h->n] = delta;
+		h->total[h->n] = total;
+	}
+	h->n++;
+}
+
+/* One report per tensor, after it is written, in table order, each with
+ * its size and the sum of all three (the sample's sizes: 3 x 2 F32,
+ * two rows of one Q8_0 block, 5 F16); nothing once the hook is taken
+ * away. */
+static void test_gguf_write__progress(void)
+{
+	static const uint64_t sizes[] = { 3 * 2 * 4, 2 * 34, 5 * 2 };
+	struct mbr_progress progress = { hear, NULL };
+	struct strbuf path = STRBUF_INIT;
+	struct mbr_gguf_writer *w = NULL;
+	struct heard h = { { 0 }, { 0 }, 0 };
+	int calls = 0;
+
+	progress.payload = &h;
+	UT_ASSERT(build_sample(&w, 32, &calls) == 0);
+	mbr_gguf_writer_set_progress(w, &progress);
+	UT_ASSERT(mbr_gguf_writer_write_file(w, scratch(&path, "progress.gguf")) == 0);
+	UT_EQ_INT(h.n, 3);
+	for (int i = 0; i < 3; i++) {
+		UT_CHECK(h.delta[i] == sizes[i]);
+		UT_CHECK(h.total[i] == sizes[0] + sizes[1] + sizes[2]);
+	}
+	mbr_gguf_writer_set_progress(w, NULL);
+	UT_ASSERT(mbr_gguf_writer_write_file(w, path.buf) == 0);
+	UT_EQ_INT(h.n, 3);
+	mbr_gguf_writer_free(w);
+	unlink(path.buf);
+	strbuf_release(&path);
+}
+
 static const struct unit_test tests[] = {
 	UT(test_gguf_write__roundtrip),
 	UT(test_gguf_write__copy_is_identical),
 	UT(test_gguf_write__rejects_bad_input),
 	UT(test_gguf_write__failed_fill_leaves_nothing),
 	UT(test_gguf_write__alignment_key),
+	UT(test_gguf_write__progress),
 	UT(test_gguf_write__mkmodel),
 	UT(test_gguf_write__cleanup),
 	{ 0 }

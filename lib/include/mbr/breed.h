@@ -25,10 +25,12 @@ const char *mbr_quantize_type_name(size_t i);
  * <repo>/.mbr/tmp and stored as the version "name" (NULL:
  * "<source>-<type in lower case>") with operator "quantize" and the
  * source as parent. MBR_EINVALID for a type not in the list above.
+ * progress (NULL: none) hears of the file's tensor bytes as they are
+ * written, which is where the quantizing happens.
  */
 int mbr_breed_quantize(struct mbr_add_result *out, struct mbr_repo *repo,
 		       const char *rev, const char *type_name, const char *name,
-		       int n_threads);
+		       int n_threads, const struct mbr_progress *progress);
 
 /* ---- shared by the operators ------------------------------------- */
 

@@ -49,4 +49,11 @@ void mbr_error_oom(void);
  */
 typedef void (*mbr_progress_fn)(void *payload, uint64_t delta, uint64_t total);
 
+/* Where an operation reports its progress; a NULL pointer to one, or a
+ * NULL fn, reports nowhere. */
+struct mbr_progress {
+	mbr_progress_fn fn;
+	void *payload;
+};
+
 #endif

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "common.h"
 #include "modelfile.h"
 
 #define MBR_GGUF_DEFAULT_ALIGNMENT 32
@@ -92,6 +93,14 @@ typedef int (*mbr_gguf_fill_fn)(void *payload, void *buf, uint64_t size);
 int mbr_gguf_writer_add_tensor_fn(struct mbr_gguf_writer *w, const char *name,
 				  int type, uint32_t n_dims, const uint64_t *ne,
 				  mbr_gguf_fill_fn fill, void *payload);
+
+/*
+ * Report the tensors' data as it is written: progress->fn(payload, size
+ * of the tensor, total size of all of them) after each, in table order.
+ * The struct is copied; NULL reports nothing.
+ */
+void mbr_gguf_writer_set_progress(struct mbr_gguf_writer *w,
+				  const struct mbr_progress *progress);
 
 /* Write everything to path, atomically (see above). */
 int mbr_gguf_writer_write_file(struct mbr_gguf_writer *w, const char *path);

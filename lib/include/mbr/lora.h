@@ -76,11 +76,12 @@ float mbr_lora_scale(const struct mbr_lora *l, const struct mbr_lora_pair *p,
  * stored as F16, or F32 when W was F32; every other tensor is copied (the
  * same objects in the store) and general.file_type becomes MOSTLY_F16.
  * Stored as the version "name" (NULL: "<base>-lora") with operator
- * "lora-merge", params {scale} and parents base and adapter.
+ * "lora-merge", params {scale} and parents base and adapter. progress
+ * (NULL: none) hears of the file's tensor bytes as they are written.
  */
 int mbr_breed_lora_merge(struct mbr_add_result *out, struct mbr_repo *repo,
 			 const char *base, const char *adapter, float scale,
-			 const char *name);
+			 const char *name, const struct mbr_progress *progress);
 
 /*
  * The rank-r adapter closest to descendant - base: for each 2-D weight
@@ -89,11 +90,13 @@ int mbr_breed_lora_merge(struct mbr_add_result *out, struct mbr_repo *repo,
  * 1). Written in llama.cpp's adapter format and stored as the version
  * "name" (NULL: "<descendant>-lora-r<r>") with operator "lora-extract",
  * params {rank}, parents base and descendant, and base recorded as the
- * adapter's base (operator.json "adapter").
+ * adapter's base (operator.json "adapter"). progress (NULL: none) hears
+ * of each factorized matrix's bytes (of the base's tensor), out of all
+ * the 2-D weights'.
  */
 int mbr_breed_lora_extract(struct mbr_add_result *out, struct mbr_repo *repo,
 			   const char *base, const char *descendant, int rank,
-			   const char *name);
+			   const char *name, const struct mbr_progress *progress);
 
 /* A matrix (ggml [cols, rows]) of any type the kernels dequantize, as
  * rows x cols floats in dst. */

@@ -138,6 +138,9 @@ struct mbr_merge_options {
 	const char *out_type;		/* a quantize type name, or NULL */
 	const char *name;		/* the model to store in */
 	int n_threads;
+	/* hears of the merged file's tensor bytes as they are written
+	 * (each is merged then); fn NULL: nobody */
+	struct mbr_progress progress;
 };
 
 /*
