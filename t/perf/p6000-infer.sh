@@ -13,10 +13,14 @@
 # each test from an empty cache, the mean of the runs' tokens/s; pp64 is
 # one batch of 64 tokens, tg32 32 tokens decoded one at a time with their
 # logits. `mbr bench` is the engine's implementation of that method (see
-# mbr-bench(1)). The last columns are what a user of `mbr infer
-# --timings` sees in one run of a fresh process (a 64-token prompt after
-# a two-token warm-up; decode counts sampling and printing; best of -r
-# processes) and that run's peak RSS.
+# mbr-bench(1)). The two tools take turns, ROUNDS times per model, and
+# the table shows the medians: each ratio is the median of the rounds'
+# ratios, as a round's two measurements are minutes apart at most (on a
+# shared VM the speed of memory moves by a third from minute to minute).
+# The last columns are what a user of `mbr infer --timings` sees in one
+# run of a fresh process (a 64-token prompt after a two-token warm-up;
+# decode counts sampling and printing; best of -r processes) and that
+# run's peak RSS.
 set -eu
 cd "$(dirname "$0")"
 src=$(cd ../.. && pwd)
@@ -26,6 +30,7 @@ if test -z "${LLAMA_BIN:-}" || test -z "${MODELS:-}"; then
 fi
 THREADS=${THREADS:-2}
 REPS=${REPS:-3}
+ROUNDS=${ROUNDS:-3}
 
 # A prompt of the GPL's words that tokenizes to 64 tokens with BOS, as
 # llama-bench's pp64 processes 64 tokens.
@@ -42,6 +47,11 @@ prompt_for () {
 
 json_num () { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -1; }
 
+# avg_ts of the test with "$2": N in JSON from llama-bench or mbr bench
+test_rate () { tr -d '\n' | sed 's/},/}\n/g' | grep "\"$1\": $2" | json_num avg_ts; }
+
+median () { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
 printf '%-8s %9s %9s %6s   %9s %9s %6s   %9s %9s   %8s %8s\n' type "llama pp" "mbr pp" ratio \
 	"llama tg" "mbr tg" ratio "infer pp" "infer tg" "rss MiB" "bound"
 for t in Q4_0 Q4_K_M Q8_0 f16; do
@@ -49,12 +59,15 @@ for t in Q4_0 Q4_K_M Q8_0 f16; do
 	test -f "$m" || { echo "missing $m" >&2; continue; }
 	prompt_for "$m"
 	cat "$m" >/dev/null
-	llama=$("$LLAMA_BIN/llama-bench" -m "$m" -t "$THREADS" -p 64 -n 32 -r "$REPS" -o json 2>/dev/null)
-	lpp=$(echo "$llama" | tr -d '\n' | sed 's/},/}\n/g' | grep '"n_prompt": 64' | json_num avg_ts)
-	ltg=$(echo "$llama" | tr -d '\n' | sed 's/},/}\n/g' | grep '"n_gen": 32' | json_num avg_ts)
-	mine=$("$src/mbr" bench "$m" -t "$THREADS" -p 64 -n 32 -r "$REPS" --json)
-	mpp=$(echo "$mine" | tr -d '\n' | sed 's/},/}\n/g' | grep '"n_prompt": 64' | json_num avg_ts)
-	mtg=$(echo "$mine" | tr -d '\n' | sed 's/},/}\n/g' | grep '"n_gen": 32' | json_num avg_ts)
+	lpp= ltg= mpp= mtg= rpp= rtg=
+	for _ in $(seq "$ROUNDS"); do
+		llama=$("$LLAMA_BIN/llama-bench" -m "$m" -t "$THREADS" -p 64 -n 32 -r "$REPS" -o json 2>/dev/null)
+		mine=$("$src/mbr" bench "$m" -t "$THREADS" -p 64 -n 32 -r "$REPS" --json)
+		a=$(echo "$llama" | test_rate n_prompt 64) b=$(echo "$mine" | test_rate n_prompt 64)
+		c=$(echo "$llama" | test_rate n_gen 32) d=$(echo "$mine" | test_rate n_gen 32)
+		lpp="$lpp $a" mpp="$mpp $b" ltg="$ltg $c" mtg="$mtg $d"
+		rpp="$rpp $(echo "$b / $a" | bc -l)" rtg="$rtg $(echo "$d / $c" | bc -l)"
+	done
 	best_pp=0 best_tg=0 rss=0
 	for _ in $(seq "$REPS"); do
 		rep=$("$src/mbr" infer "$m" -p "$prompt" -n 32 --temp 0 -t "$THREADS" -c 128 \
@@ -69,7 +82,8 @@ for t in Q4_0 Q4_K_M Q8_0 f16; do
 	kv=$((2 * 22 * 128 * 256 * 2))
 	bound=$(( ($(stat -L -c %s "$m") + kv) / 1048576 + 64 ))
 	printf '%-8s %9.1f %9.1f %5.2fx   %9.1f %9.1f %5.2fx   %9.1f %9.1f   %8d %8d\n' "$t" \
-		"$lpp" "$mpp" "$(echo "$mpp / $lpp" | bc -l)" \
-		"$ltg" "$mtg" "$(echo "$mtg / $ltg" | bc -l)" \
+		"$(echo $lpp | median)" "$(echo $mpp | median)" "$(echo $rpp | median)" \
+		"$(echo $ltg | median)" "$(echo $mtg | median)" "$(echo $rtg | median)" \
 		"$best_pp" "$best_tg" $((${rss%.*} / 1048576)) "$bound"
+	printf '%-8s rounds: pp%s, tg%s\n' "" "$(printf ' %.2fx' $rpp)" "$(printf ' %.2fx' $rtg)"
 done
