@@ -195,6 +195,9 @@ void mbr_quantize_row_q8_1_avx2(const float *src, void *dst, int64_t n);
 void mbr_quantize_row_q8_K_avx2(const float *src, void *dst, int64_t n);
 void mbr_vec_dot_f32_f32_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_f16_f16_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_gemm_f16_f16_avx2(int64_t n, int rows, int tokens, float *out,
+			   size_t out_stride, const void *w, size_t w_row_bytes,
+			   const void *xp);
 void mbr_vec_dot_bf16_bf16_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q4_1_q8_1_avx2(int64_t n, float *s, const void *w, const void *x);

@@ -63,7 +63,7 @@ static const struct mbr_kernel_traits avx2_patches[] = {
 	{ .type = MBR_TYPE_F32, .vec_dot = mbr_vec_dot_f32_f32_avx2 },
 	{ .type = MBR_TYPE_F16, .dequantize = mbr_dequantize_row_f16_avx2,
 	  .vec_dot = mbr_vec_dot_f16_f16_avx2,
-	  .from_float = mbr_quantize_row_f16_avx2 },
+	  .from_float = mbr_quantize_row_f16_avx2, .gemm = mbr_gemm_f16_f16_avx2 },
 	{ .type = MBR_TYPE_BF16, .vec_dot = mbr_vec_dot_bf16_bf16_avx2 },
 	{ .type = MBR_TYPE_Q8_0, .dequantize = mbr_dequantize_row_q8_0_avx2,
 	  .vec_dot = mbr_vec_dot_q8_0_q8_0_avx2,

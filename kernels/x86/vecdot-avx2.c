@@ -96,6 +96,129 @@ void mbr_vec_dot_f16_f16_avx2(int64_t n, float *s, const void *w, const void *x)
 	*s = (float)sum;
 }
 
+/*
+ * F16 batches where there is no AVX-512 (gemm-avx512.c has the other):
+ * the dot above for a group of tokens, every output bit for bit its
+ * result. Per pass k a ymm accumulates the dot's accumulator k (elements
+ * 8k .. 8k + 7 of every 32) for one row and token, in tiles of 3 rows x
+ * 4 tokens (the 16 ymm registers hold 12 sums, 3 rows and a token); the
+ * lane sums are kept from one column block to the next. Each block of
+ * four tokens is widened once into floats in L1, the weights in the
+ * tiles. The group's rows are read in place (no gemm_pack).
+ */
+#define G16_ROWS 16			/* matmul.c's row tile */
+#define G16_TOKENS 4
+#define G16_BLOCK 512
+
+typedef __m256 g16_state[G16_ROWS][G16_TOKENS][4];
+typedef float g16_tokens[G16_TOKENS][G16_BLOCK];
+
+/* halves [i0, i1) of the tokens' rows of n into the block's floats;
+ * zeros for the rows past them */
+static void g16_widen(g16_tokens x, const mbr_half *src, int tokens, int64_t n,
+		      int64_t i0, int64_t i1)
+{
+	for (int t = 0; t < G16_TOKENS; t++)
+		for (int64_t i = i0; i < i1; i += 8)
+			_mm256_store_ps(&x[t][i - i0], t < tokens ?
+					load_f16x8(src + t * n + i) : _mm256_setzero_ps());
+}
+
+/* st[r][t][k] += products of elements i + 8k .. i + 8k + 7 for every i,
+ * a multiple of 32 in [i0, i1), R rows, four tokens; the first block
+ * (i0 0) sets them */
+ALWAYS_INLINE void g16_pass(int R, int64_t i0, int64_t i1, int k, const mbr_half *w,
+			    size_t w_row, g16_tokens x, __m256 (*st)[G16_TOKENS][4])
+{
+	__m256 acc[3][G16_TOKENS];
+
+#pragma GCC unroll 3
+	for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+		for (int t = 0; t < G16_TOKENS; t++)
+			acc[r][t] = i0 ? st[r][t][k] : _mm256_setzero_ps();
+	for (int64_t i = i0 + 8 * k; i < i1; i += 32) {
+		__m256 wv[3];
+
+#pragma GCC unroll 3
+		for (int r = 0; r < R; r++)
+			wv[r] = load_f16x8(w + r * w_row + i);
+#pragma GCC unroll 4
+		for (int t = 0; t < G16_TOKENS; t++) {
+			__m256 xv = _mm256_load_ps(&x[t][i - i0]);
+
+			/* one load for every row: GCC would fold it into each FMA */
+			__asm__("" : "+x"(xv));
+#pragma GCC unroll 3
+			for (int r = 0; r < R; r++)
+				acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+		}
+	}
+#pragma GCC unroll 3
+	for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+		for (int t = 0; t < G16_TOKENS; t++)
+			st[r][t][k] = acc[r][t];
+}
+
+ALWAYS_INLINE void g16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
+			    size_t w_row, g16_tokens x, __m256 (*st)[G16_TOKENS][4])
+{
+#pragma GCC unroll 4
+	for (int k = 0; k < 4; k++)
+		g16_pass(R, i0, i1, k, w, w_row, x, st);
+}
+
+/* rows <= G16_ROWS against four tokens (past `tokens`: computed, not
+ * stored) */
+static void g16_rows(int64_t n, int rows, int tokens, float *out, size_t out_stride,
+		     const mbr_half *w, size_t w_row, const mbr_half *x)
+{
+	int64_t n32 = n - n % 32;
+	g16_tokens xb __attribute__((aligned(32)));
+	g16_state st;
+
+	for (int64_t i0 = 0; i0 < n32; i0 += G16_BLOCK) {
+		int64_t i1 = i0 + G16_BLOCK < n32 ? i0 + G16_BLOCK : n32;
+		int r = 0;
+
+		g16_widen(xb, x, tokens, n, i0, i1);
+		for (; r + 3 <= rows; r += 3)
+			g16_tile(3, i0, i1, w + r * w_row, w_row, xb, st + r);
+		if (rows - r == 2)
+			g16_tile(2, i0, i1, w + r * w_row, w_row, xb, st + r);
+		else if (rows - r == 1)
+			g16_tile(1, i0, i1, w + r * w_row, w_row, xb, st + r);
+	}
+	for (int r = 0; r < rows; r++)
+		for (int t = 0; t < tokens; t++) {
+			/* ggml keeps the total and the leftovers in double */
+			double sum = n32 ? reduce4(st[r][t]) : 0;
+
+			for (int64_t i = n32; i < n; i++)
+				sum += (double)(half(w[r * w_row + i]) * half(x[t * n + i]));
+			out[t * out_stride + r] = (float)sum;
+		}
+}
+
+void mbr_gemm_f16_f16_avx2(int64_t n, int rows, int tokens, float *out,
+			   size_t out_stride, const void *w, size_t w_row_bytes,
+			   const void *xp)
+{
+	const mbr_half *wh = w;
+	size_t w_row = w_row_bytes / sizeof(mbr_half);
+
+	assert(tokens >= 1 && tokens <= MBR_GEMM_TOKENS && w_row_bytes % sizeof(mbr_half) == 0);
+	/* four tokens at a time, each over all the rows: the rows stay in
+	 * L2 for the next four */
+	for (int t = 0; t < tokens; t += G16_TOKENS)
+		for (int r = 0; r < rows; r += G16_ROWS)
+			g16_rows(n, rows - r < G16_ROWS ? rows - r : G16_ROWS,
+				 tokens - t < G16_TOKENS ? tokens - t : G16_TOKENS,
+				 out + t * out_stride + r, out_stride,
+				 wh + r * w_row, w_row, (const mbr_half *)xp + t * n);
+}
+
 ALWAYS_INLINE __m256 load_bf16x8(const mbr_bf16 *p)
 {
 	__m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
