@@ -32,11 +32,11 @@ struct bench_test {
 /*
  * The tokens a test feeds: llama-bench's are random vocabulary ids after
  * BOS (it draws them from rand()); the values do not change the work a
- * dense model does, only which rows of the embedding are read.
+ * dense model does, only which rows of the embedding are read. n >= 1.
  */
 static int32_t *bench_tokens(const struct engine *e, int n)
 {
-	int32_t *ids = malloc((size_t)(n > 0 ? n : 1) * sizeof(*ids));
+	int32_t *ids = malloc((size_t)n * sizeof(*ids));
 	uint64_t state = 0x6d6272;	/* "mbr": the same tokens every run */
 	int n_vocab = e->model->cfg.n_vocab;
 
@@ -44,7 +44,7 @@ static int32_t *bench_tokens(const struct engine *e, int n)
 		die("out of memory");
 	for (int i = 0; i < n; i++)
 		ids[i] = (int32_t)(mbr_splitmix64(&state) % (uint64_t)n_vocab);
-	if (n > 0 && mbr_tokenizer_add_bos(e->tok))
+	if (mbr_tokenizer_add_bos(e->tok))
 		ids[0] = mbr_tokenizer_bos(e->tok);
 	return ids;
 }

@@ -362,8 +362,7 @@ void mbr_matmul(struct mbr_threadpool *tp, float *out,
 		m.xp = (unsigned char *)scratch + xq_row_bytes * (size_t)n;
 		m.xp_bytes = wk->gemm_pack_size(w->cols);
 	} else if (use_gemm(wk, n)) {
-		/* the converted rows in place */
-		m.xp = scratch;
+		m.xp = scratch;		/* the converted rows, in place */
 		m.xp_bytes = xq_row_bytes * MBR_GEMM_TOKENS;
 	}
 	mbr_threadpool_run(tp, matmul_task, &m);

@@ -128,6 +128,14 @@ test_expect_success 'export -o completes file names' '
 	(cd files && test_completion "mbr export tiny-Q8_0 -o o" "other")
 '
 
+test_expect_success 'the engine commands complete a model: a revision or a file' '
+	mkdir models && : >models/other.gguf &&
+	for c in tokenize infer eval bench; do
+		(cd models && test_completion "mbr -C ../reg $c o" "other
+other.gguf") || return 1
+	done
+'
+
 test_expect_success 'help completes command names' '
 	test_completion "mbr help ex" "export"
 '

@@ -206,7 +206,7 @@ _mbr ()
 		__mbr_reply "$(__mbr_revisions "$chdir")" "$cur" ;;
 	add|hash-object)
 		__mbr_reply_files "$cur" ;;
-	tokenize)
+	tokenize|infer|eval|bench)
 		# a model: a revision or a GGUF file
 		__mbr_reply_files "$cur"
 		local IFS=$'\n'
