@@ -50,14 +50,45 @@ typedef void (*mbr_vec_dot_rows_fn)(int64_t n, float *s, const void *w,
  *	out[t * out_stride + r] = row r . token t,	t < tokens,
  * bit for bit what the same set's vec_dot gives, so a prompt processed
  * as a batch gives the numbers of one processed token by token.
+ *
+ * `ahead` names the weights the caller multiplies after these, which the
+ * kernel fetches into cache a little at a time as it computes (software
+ * prefetch, mbr_gemm_ahead_step): a call otherwise starts by waiting for
+ * its rows to come from memory, a tenth of an F16 prompt's time, and the
+ * hardware prefetchers neither cross the rows' pages nor know which rows
+ * come next. An empty range fetches nothing.
  */
 #define MBR_GEMM_TOKENS 16
+
+struct mbr_gemm_ahead {
+	const char *p;		/* the next byte to fetch */
+	const char *end;
+	size_t step;		/* bytes a step fetches */
+};
+
+/* Spread what is left to fetch over about `steps` calls of
+ * mbr_gemm_ahead_step. */
+static inline void mbr_gemm_ahead_begin(struct mbr_gemm_ahead *a, int64_t steps)
+{
+	size_t left = a->p < a->end ? (size_t)(a->end - a->p) : 0;
+
+	a->step = steps > 0 ? ((left + (size_t)steps - 1) / (size_t)steps + 63) & ~(size_t)63 :
+			      left;
+}
+
+static inline void mbr_gemm_ahead_step(struct mbr_gemm_ahead *a)
+{
+	for (size_t o = 0; o < a->step && a->p < a->end; o += 64, a->p += 64)
+		__builtin_prefetch(a->p, 0, 2);
+}
+
 typedef void (*mbr_gemm_pack_fn)(int64_t n, int tokens, void *dst,
 				 const void *x, size_t x_row_bytes);
 typedef size_t (*mbr_gemm_pack_size_fn)(int64_t n);
 typedef void (*mbr_gemm_fn)(int64_t n, int rows, int tokens, float *out,
 			    size_t out_stride, const void *w,
-			    size_t w_row_bytes, const void *xp);
+			    size_t w_row_bytes, const void *xp,
+			    struct mbr_gemm_ahead *ahead);
 
 struct mbr_kernel_traits {
 	int type;			/* enum mbr_type */
@@ -197,7 +228,7 @@ void mbr_vec_dot_f32_f32_avx2(int64_t n, float *s, const void *w, const void *x)
 void mbr_vec_dot_f16_f16_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_gemm_f16_f16_avx2(int64_t n, int rows, int tokens, float *out,
 			   size_t out_stride, const void *w, size_t w_row_bytes,
-			   const void *xp);
+			   const void *xp, struct mbr_gemm_ahead *ahead);
 void mbr_vec_dot_bf16_bf16_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q4_1_q8_1_avx2(int64_t n, float *s, const void *w, const void *x);
@@ -229,22 +260,27 @@ void mbr_vec_dot_rows_q4_0_q8_0_avx512(int64_t n, float *s, const void *w,
 				       size_t w_row_bytes, const void *x);
 void mbr_gemm_q8_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp);
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead);
 void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp);
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead);
 void mbr_gemm_pack_q8_0_avx512(int64_t n, int tokens, void *dst,
 			       const void *x, size_t x_row_bytes);
 size_t mbr_gemm_pack_size_q8_0_avx512(int64_t n);
 void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 			     size_t out_stride, const void *w,
-			     size_t w_row_bytes, const void *xp);
+			     size_t w_row_bytes, const void *xp,
+			     struct mbr_gemm_ahead *ahead);
 void mbr_gemm_q4_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp);
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead);
 void mbr_gemm_q6_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp);
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead);
 void mbr_gemm_pack_q8_K_avx512(int64_t n, int tokens, void *dst,
 			       const void *x, size_t x_row_bytes);
 size_t mbr_gemm_pack_size_q8_K_avx512(int64_t n);

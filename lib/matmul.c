@@ -249,8 +249,14 @@ struct matmul_task {
 	atomic_int next_tile;		/* gemm: the next row tile to take */
 };
 
-/* Weight rows per tile: kept hot in cache while every token runs by them. */
-#define ROW_TILE 16
+/*
+ * Weight rows per tile: kept hot in cache while every token runs by them.
+ * 48 rather than 16: the batched kernels' per-call work (widening F16
+ * tokens, the first pass over rows that are not yet in cache) spreads
+ * over three times the rows, 3-8% faster on every type with gemm, and a
+ * 2048-row matrix still makes 43 tiles for the threads to share.
+ */
+#define ROW_TILE 48
 
 static void rows_by_vec_dot(const struct matmul_task *m, int64_t r0, int64_t r1)
 {
@@ -275,19 +281,42 @@ static void rows_by_vec_dot(const struct matmul_task *m, int64_t r0, int64_t r1)
 	}
 }
 
-static void rows_by_gemm(const struct matmul_task *m, int64_t r0, int64_t r1)
+/* The bytes of row tile r0 .. r0 + ROW_TILE; none past the last row. */
+static void tile_bytes(const struct mbr_matrix *w, int64_t r0, const char **start,
+		       size_t *len)
+{
+	int64_t r1 = r0 + ROW_TILE < w->rows ? r0 + ROW_TILE : w->rows;
+
+	*start = (const char *)w->data + (size_t)(r0 < r1 ? r0 : 0) * w->row_bytes;
+	*len = r0 < r1 ? (size_t)(r1 - r0) * w->row_bytes : 0;
+}
+
+/*
+ * Rows r0 .. r1 against every group, while the kernels fetch the tile at
+ * `next` (this thread's next) into cache: a share of it per group, so
+ * that the fetching goes on through the whole tile.
+ */
+static void rows_by_gemm(const struct matmul_task *m, int64_t r0, int64_t r1,
+			 int64_t next)
 {
 	const struct mbr_matrix *w = m->w;
 	const unsigned char *wdata = w->data;
+	int groups = groups_of(m->n);
+	struct mbr_gemm_ahead ahead = { 0 };
+	const char *start;
+	size_t len;
 
-	for (int g = 0; g < groups_of(m->n); g++) {
+	tile_bytes(w, next, &start, &len);
+	ahead.p = start;
+	for (int g = 0; g < groups; g++) {
 		int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
 
+		ahead.end = start + len * (g + 1) / groups;
 		m->wk->gemm(w->cols, (int)(r1 - r0),
 			    left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
 			    m->out + (size_t)t0 * w->rows + r0, w->rows,
 			    wdata + (size_t)r0 * w->row_bytes, w->row_bytes,
-			    m->xp + (size_t)g * m->xp_bytes);
+			    m->xp + (size_t)g * m->xp_bytes, &ahead);
 	}
 }
 
@@ -314,14 +343,22 @@ static void pack_groups(const struct matmul_task *m, int ith, int nth)
 /*
  * A batch's row tiles go to whichever thread asks next: a static split
  * waits for its slowest half, and on a machine shared with other work a
- * thread that loses its core for a while held the other one up.
+ * thread that loses its core for a while held the other one up. A thread
+ * takes its next tile before it works on this one, to fetch it meanwhile.
  */
+static int64_t take_tile(struct matmul_task *m)
+{
+	return (int64_t)atomic_fetch_add(&m->next_tile, 1) * ROW_TILE;
+}
+
 static void tiles_by_gemm(struct matmul_task *m)
 {
-	int64_t rows = m->w->rows, r0;
+	int64_t rows = m->w->rows, r0, next = take_tile(m);
 
-	while ((r0 = (int64_t)atomic_fetch_add(&m->next_tile, 1) * ROW_TILE) < rows)
-		rows_by_gemm(m, r0, r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows);
+	while ((r0 = next) < rows) {
+		next = take_tile(m);
+		rows_by_gemm(m, r0, r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows, next);
+	}
 }
 
 static void matmul_task(void *arg, int ith, int nth)

@@ -22,7 +22,7 @@
  *
  * F16 against F16 (vecdot-avx2.c's order, ggml's): a zmm of 16 products
  * per (row, token) covers two of the dot's four 8-lane accumulators, so a
- * tile of 2 rows x 8 tokens passes over the rows twice, once per pair of
+ * tile of 3 rows x 8 tokens passes over the rows twice, once per pair of
  * accumulators, and each output ends with the dot's own reduction and
  * double tail. The rows go in column blocks, the lane sums kept between
  * them. There is no packed group: the tokens are read as the halves they
@@ -178,7 +178,8 @@ ALWAYS_INLINE void store_tokens(__m512 v, int tokens, float *out, size_t out_str
 
 ALWAYS_INLINE void q_rows(int R, int64_t n, int tokens, float *out,
 			  size_t out_stride, const unsigned char *w,
-			  size_t w_row_bytes, const void *xp, weight_fn f, int shift)
+			  size_t w_row_bytes, const void *xp, weight_fn f, int shift,
+			  struct mbr_gemm_ahead *ahead)
 {
 	const struct q8_0_group *g = xp;
 	int64_t nb = n / QK8_0, b = 0;
@@ -190,11 +191,13 @@ ALWAYS_INLINE void q_rows(int R, int64_t n, int tokens, float *out,
 		for (int k = 0; k < 8; k++)
 			acc[r][k] = _mm512_setzero_ps();
 	/* k constant in each step, so that acc stays in registers */
-	for (; b < nb; b += 8)
+	for (; b < nb; b += 8) {
+		mbr_gemm_ahead_step(ahead);
 #pragma GCC unroll 8
 		for (int k = 0; k < 8; k++)
 			if (b + k < nb)
 				q_block(R, w, w_row_bytes, g + b + k, b + k, f, shift, acc, k);
+	}
 #pragma GCC unroll 4
 	for (int r = 0; r < R; r++)
 		store_tokens(hsum8_lanes(acc[r]), tokens, out + r, out_stride);
@@ -202,45 +205,54 @@ ALWAYS_INLINE void q_rows(int R, int64_t n, int tokens, float *out,
 
 ALWAYS_INLINE void q_gemm(int64_t n, int rows, int tokens, float *out,
 			  size_t out_stride, const void *w, size_t w_row_bytes,
-			  const void *xp, weight_fn f, int shift)
+			  const void *xp, weight_fn f, int shift,
+			  struct mbr_gemm_ahead *ahead)
 {
 	const unsigned char *wb = w;
 	int r = 0;
 
 	assert(n % QK8_0 == 0 && tokens >= 1 && tokens <= T);
+	mbr_gemm_ahead_begin(ahead, (rows + 1) / 2 * ((n / QK8_0 + 7) / 8));
 	for (; r + 2 <= rows; r += 2)
 		q_rows(2, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
-		       w_row_bytes, xp, f, shift);
+		       w_row_bytes, xp, f, shift, ahead);
 	if (r < rows)
 		q_rows(1, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
-		       w_row_bytes, xp, f, shift);
+		       w_row_bytes, xp, f, shift, ahead);
 }
 
 void mbr_gemm_q8_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp)
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead)
 {
-	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q8_0_weights, 7);
+	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q8_0_weights, 7, ahead);
 }
 
 void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp)
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead)
 {
-	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_0_weights, 3);
+	q_gemm(n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_0_weights, 3, ahead);
 }
 
 /* ---- F16 against F16 */
 
 /*
- * A call's rows (at most F16_ROWS: matmul.c's row tile) go through the
- * columns in blocks, eight tokens at a time. The block of those tokens is
- * widened once into a float buffer that stays in L1, and every tile of
- * 2 rows x 8 tokens widens its rows' halves itself: one vcvtph2ps per
- * eight FMAs (a conversion costs this CPU about as much as an FMA; with
- * both operands converted in 4 x 4 tiles it was one per two).
+ * A call's rows go F16_ROWS at a time through the columns in blocks,
+ * eight tokens at a time. The block of those tokens is widened once into
+ * a float buffer that stays in L1, and every tile of 3 rows x 8 tokens
+ * widens its rows' halves itself. Per 32 columns such a tile loads 11
+ * vectors and issues 24 FMAs and 3 conversions. On the benchmark machine
+ * (Zen 5) the conversions take the FMA pipes too, and it loads about one
+ * zmm a cycle, so 3 x 8 tiles are bound by the FMA pipes (13.5 cycles)
+ * where 2 x 8 tiles were bound by loads (10 cycles for 16 FMAs); measured,
+ * 2-3% (the widening and the lane sums kept between blocks take the
+ * rest). Converting the tokens in the tiles instead of widening them once,
+ * as 4 x 4 tiles did, doubles the conversions.
  */
-#define F16_ROWS 16
+#define F16_ROWS 24
 #define F16_TOKENS 8
 #define F16_BLOCK 512
 
@@ -276,17 +288,17 @@ ALWAYS_INLINE void f16_pass(int R, int64_t i0, int64_t i1, int h,
 			    const mbr_half *w, size_t w_row, f16_tokens x,
 			    __m512 (*st)[F16_TOKENS][2])
 {
-	__m512 acc[2][F16_TOKENS];
+	__m512 acc[3][F16_TOKENS];
 
-#pragma GCC unroll 2
+#pragma GCC unroll 3
 	for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
 		for (int t = 0; t < F16_TOKENS; t++)
 			acc[r][t] = i0 ? st[r][t][h / 16] : _mm512_setzero_ps();
 	for (int64_t i = i0 + h; i < i1; i += 32) {
-		__m512 wv[2];
+		__m512 wv[3];
 
-#pragma GCC unroll 2
+#pragma GCC unroll 3
 		for (int r = 0; r < R; r++)
 			wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)
 								   (w + r * w_row + i)));
@@ -294,14 +306,14 @@ ALWAYS_INLINE void f16_pass(int R, int64_t i0, int64_t i1, int h,
 		for (int t = 0; t < F16_TOKENS; t++) {
 			__m512 xv = _mm512_load_ps(&x[t][i - i0]);
 
-			/* one load for both rows: GCC would fold it into each FMA */
+			/* one load for all rows: GCC would fold it into each FMA */
 			__asm__("" : "+v"(xv));
-#pragma GCC unroll 2
+#pragma GCC unroll 3
 			for (int r = 0; r < R; r++)
 				acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
 		}
 	}
-#pragma GCC unroll 2
+#pragma GCC unroll 3
 	for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
 		for (int t = 0; t < F16_TOKENS; t++)
@@ -309,8 +321,10 @@ ALWAYS_INLINE void f16_pass(int R, int64_t i0, int64_t i1, int h,
 }
 
 ALWAYS_INLINE void f16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
-			    size_t w_row, f16_tokens x, __m512 (*st)[F16_TOKENS][2])
+			    size_t w_row, f16_tokens x, __m512 (*st)[F16_TOKENS][2],
+			    struct mbr_gemm_ahead *ahead)
 {
+	mbr_gemm_ahead_step(ahead);
 	f16_pass(R, i0, i1, 0, w, w_row, x, st);
 	f16_pass(R, i0, i1, 16, w, w_row, x, st);
 }
@@ -336,7 +350,7 @@ ALWAYS_INLINE float reduce4(__m512 a, __m512 b)
  * stored) */
 static void f16_rows(int64_t n, int rows, int tokens, float *out,
 		     size_t out_stride, const mbr_half *w, size_t w_row,
-		     const mbr_half *x)
+		     const mbr_half *x, struct mbr_gemm_ahead *ahead)
 {
 	int64_t n32 = n - n % 32;
 	f16_tokens xb __attribute__((aligned(64)));
@@ -347,10 +361,12 @@ static void f16_rows(int64_t n, int rows, int tokens, float *out,
 		int r = 0;
 
 		f16_widen(xb, x, tokens, n, i0, i1);
-		for (; r + 2 <= rows; r += 2)
-			f16_tile(2, i0, i1, w + r * w_row, w_row, xb, st + r);
-		if (r < rows)
-			f16_tile(1, i0, i1, w + r * w_row, w_row, xb, st + r);
+		for (; r + 3 <= rows; r += 3)
+			f16_tile(3, i0, i1, w + r * w_row, w_row, xb, st + r, ahead);
+		if (r + 2 == rows)
+			f16_tile(2, i0, i1, w + r * w_row, w_row, xb, st + r, ahead);
+		else if (r < rows)
+			f16_tile(1, i0, i1, w + r * w_row, w_row, xb, st + r, ahead);
 	}
 	for (int r = 0; r < rows; r++)
 		for (int t = 0; t < tokens; t++) {
@@ -366,12 +382,16 @@ static void f16_rows(int64_t n, int rows, int tokens, float *out,
 
 void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 			     size_t out_stride, const void *w,
-			     size_t w_row_bytes, const void *xp)
+			     size_t w_row_bytes, const void *xp,
+			     struct mbr_gemm_ahead *ahead)
 {
 	const mbr_half *wh = w;
 	size_t w_row = w_row_bytes / sizeof(mbr_half);
 
 	assert(tokens >= 1 && tokens <= T && w_row_bytes % sizeof(mbr_half) == 0);
+	mbr_gemm_ahead_begin(ahead, (tokens + F16_TOKENS - 1) / F16_TOKENS *
+				    ((n / 32 * 32 + F16_BLOCK - 1) / F16_BLOCK) *
+				    ((rows + 2) / 3));
 	/* eight tokens at a time, each over all the rows: the rows stay in
 	 * L2 for the next eight */
 	for (int t = 0; t < tokens; t += F16_TOKENS)
@@ -379,7 +399,8 @@ void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 			f16_rows(n, rows - r < F16_ROWS ? rows - r : F16_ROWS,
 				 tokens - t < F16_TOKENS ? tokens - t : F16_TOKENS,
 				 out + t * out_stride + r, out_stride,
-				 wh + r * w_row, w_row, (const mbr_half *)xp + t * n);
+				 wh + r * w_row, w_row, (const mbr_half *)xp + t * n,
+				 ahead);
 }
 
 /* ---- Q4_K and Q6_K against Q8_K
@@ -607,7 +628,8 @@ ALWAYS_INLINE __m512 k_sum(const __m512 a[8], int mins, const __m512 m[4])
 
 ALWAYS_INLINE void k_rows(int R, int mins, int64_t n, int tokens, float *out,
 			  size_t out_stride, const unsigned char *w,
-			  size_t w_row_bytes, const void *xp, k_weight_fn f)
+			  size_t w_row_bytes, const void *xp, k_weight_fn f,
+			  struct mbr_gemm_ahead *ahead)
 {
 	const struct q8_K_group *g = xp;
 	__m512 acc[2][8], macc[2][4];
@@ -618,38 +640,45 @@ ALWAYS_INLINE void k_rows(int R, int mins, int64_t n, int tokens, float *out,
 		for (int k = 0; k < 4; k++)
 			macc[r][k] = _mm512_setzero_ps();
 	}
-	for (int64_t b = 0; b < n / QK_K; b++)
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		mbr_gemm_ahead_step(ahead);
 		k_block(R, mins, w, w_row_bytes, g + b, b, f, acc, macc);
+	}
 	for (int r = 0; r < R; r++)
 		store_tokens(k_sum(acc[r], mins, macc[r]), tokens, out + r, out_stride);
 }
 
 ALWAYS_INLINE void k_gemm(int mins, int64_t n, int rows, int tokens, float *out,
 			  size_t out_stride, const void *w, size_t w_row_bytes,
-			  const void *xp, k_weight_fn f)
+			  const void *xp, k_weight_fn f, struct mbr_gemm_ahead *ahead)
 {
 	const unsigned char *wb = w;
 	int r = 0;
 
 	assert(n % QK_K == 0 && tokens >= 1 && tokens <= T);
+	mbr_gemm_ahead_begin(ahead, (rows + 1) / 2 * (n / QK_K));
 	for (; r + 2 <= rows; r += 2)
 		k_rows(2, mins, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
-		       w_row_bytes, xp, f);
+		       w_row_bytes, xp, f, ahead);
 	if (r < rows)
 		k_rows(1, mins, n, tokens, out + r, out_stride, wb + r * w_row_bytes,
-		       w_row_bytes, xp, f);
+		       w_row_bytes, xp, f, ahead);
 }
 
 void mbr_gemm_q4_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp)
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead)
 {
-	k_gemm(1, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_K_weights);
+	k_gemm(1, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q4_K_weights,
+	       ahead);
 }
 
 void mbr_gemm_q6_K_q8_K_avx512(int64_t n, int rows, int tokens, float *out,
 			       size_t out_stride, const void *w,
-			       size_t w_row_bytes, const void *xp)
+			       size_t w_row_bytes, const void *xp,
+			       struct mbr_gemm_ahead *ahead)
 {
-	k_gemm(0, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q6_K_weights);
+	k_gemm(0, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, q6_K_weights,
+	       ahead);
 }

@@ -106,7 +106,7 @@ void mbr_vec_dot_f16_f16_avx2(int64_t n, float *s, const void *w, const void *x)
  * four tokens is widened once into floats in L1, the weights in the
  * tiles. The group's rows are read in place (no gemm_pack).
  */
-#define G16_ROWS 16			/* matmul.c's row tile */
+#define G16_ROWS 16
 #define G16_TOKENS 4
 #define G16_BLOCK 512
 
@@ -162,8 +162,10 @@ ALWAYS_INLINE void g16_pass(int R, int64_t i0, int64_t i1, int k, const mbr_half
 }
 
 ALWAYS_INLINE void g16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
-			    size_t w_row, g16_tokens x, __m256 (*st)[G16_TOKENS][4])
+			    size_t w_row, g16_tokens x, __m256 (*st)[G16_TOKENS][4],
+			    struct mbr_gemm_ahead *ahead)
 {
+	mbr_gemm_ahead_step(ahead);
 #pragma GCC unroll 4
 	for (int k = 0; k < 4; k++)
 		g16_pass(R, i0, i1, k, w, w_row, x, st);
@@ -172,7 +174,8 @@ ALWAYS_INLINE void g16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
 /* rows <= G16_ROWS against four tokens (past `tokens`: computed, not
  * stored) */
 static void g16_rows(int64_t n, int rows, int tokens, float *out, size_t out_stride,
-		     const mbr_half *w, size_t w_row, const mbr_half *x)
+		     const mbr_half *w, size_t w_row, const mbr_half *x,
+		     struct mbr_gemm_ahead *ahead)
 {
 	int64_t n32 = n - n % 32;
 	g16_tokens xb __attribute__((aligned(32)));
@@ -184,11 +187,11 @@ static void g16_rows(int64_t n, int rows, int tokens, float *out, size_t out_str
 
 		g16_widen(xb, x, tokens, n, i0, i1);
 		for (; r + 3 <= rows; r += 3)
-			g16_tile(3, i0, i1, w + r * w_row, w_row, xb, st + r);
+			g16_tile(3, i0, i1, w + r * w_row, w_row, xb, st + r, ahead);
 		if (rows - r == 2)
-			g16_tile(2, i0, i1, w + r * w_row, w_row, xb, st + r);
+			g16_tile(2, i0, i1, w + r * w_row, w_row, xb, st + r, ahead);
 		else if (rows - r == 1)
-			g16_tile(1, i0, i1, w + r * w_row, w_row, xb, st + r);
+			g16_tile(1, i0, i1, w + r * w_row, w_row, xb, st + r, ahead);
 	}
 	for (int r = 0; r < rows; r++)
 		for (int t = 0; t < tokens; t++) {
@@ -203,12 +206,15 @@ static void g16_rows(int64_t n, int rows, int tokens, float *out, size_t out_str
 
 void mbr_gemm_f16_f16_avx2(int64_t n, int rows, int tokens, float *out,
 			   size_t out_stride, const void *w, size_t w_row_bytes,
-			   const void *xp)
+			   const void *xp, struct mbr_gemm_ahead *ahead)
 {
 	const mbr_half *wh = w;
 	size_t w_row = w_row_bytes / sizeof(mbr_half);
 
 	assert(tokens >= 1 && tokens <= MBR_GEMM_TOKENS && w_row_bytes % sizeof(mbr_half) == 0);
+	mbr_gemm_ahead_begin(ahead, (tokens + G16_TOKENS - 1) / G16_TOKENS *
+				    ((n / 32 * 32 + G16_BLOCK - 1) / G16_BLOCK) *
+				    ((rows + 2) / 3));
 	/* four tokens at a time, each over all the rows: the rows stay in
 	 * L2 for the next four */
 	for (int t = 0; t < tokens; t += G16_TOKENS)
@@ -216,7 +222,8 @@ void mbr_gemm_f16_f16_avx2(int64_t n, int rows, int tokens, float *out,
 			g16_rows(n, rows - r < G16_ROWS ? rows - r : G16_ROWS,
 				 tokens - t < G16_TOKENS ? tokens - t : G16_TOKENS,
 				 out + t * out_stride + r, out_stride,
-				 wh + r * w_row, w_row, (const mbr_half *)xp + t * n);
+				 wh + r * w_row, w_row, (const mbr_half *)xp + t * n,
+				 ahead);
 }
 
 ALWAYS_INLINE __m256 load_bf16x8(const mbr_bf16 *p)

@@ -317,6 +317,7 @@ static void batch_by_gemm(const struct mbr_kernel_traits *t, int64_t cols,
 {
 	size_t wrow = mbr_row_size(t->type, cols);
 	size_t group = t->gemm_pack ? t->gemm_pack_size(cols) : MBR_GEMM_TOKENS * xrow;
+	struct mbr_gemm_ahead none = { 0 };	/* the weights are in cache */
 
 	for (int t0 = 0; t0 < batch && t->gemm_pack; t0 += MBR_GEMM_TOKENS) {
 		int left = batch - t0 < MBR_GEMM_TOKENS ? batch - t0 : MBR_GEMM_TOKENS;
@@ -332,7 +333,7 @@ static void batch_by_gemm(const struct mbr_kernel_traits *t, int64_t cols,
 				batch - t0 : MBR_GEMM_TOKENS,
 				out + t0 * BATCH_ROWS + r0, BATCH_ROWS,
 				w + r0 * wrow, wrow,
-				xp + t0 / MBR_GEMM_TOKENS * group);
+				xp + t0 / MBR_GEMM_TOKENS * group, &none);
 }
 
 static int bench_batch(int type, const struct opts *o, int batch)
