@@ -246,7 +246,7 @@ struct matmul_task {
 	const struct mbr_kernel_traits *wk;
 	unsigned char *xp;		/* the groups gemm reads; NULL: no gemm */
 	size_t xp_bytes;		/* of one group */
-	atomic_int next_tile;		/* gemm: the next row tile to take */
+	_Atomic int64_t next_row;	/* gemm: the first row of the next tile */
 };
 
 /*
@@ -281,38 +281,31 @@ static void rows_by_vec_dot(const struct matmul_task *m, int64_t r0, int64_t r1)
 	}
 }
 
-/* The bytes of row tile r0 .. r0 + ROW_TILE; none past the last row. */
-static void tile_bytes(const struct mbr_matrix *w, int64_t r0, const char **start,
-		       size_t *len)
-{
-	int64_t r1 = r0 + ROW_TILE < w->rows ? r0 + ROW_TILE : w->rows;
-
-	*start = (const char *)w->data + (size_t)(r0 < r1 ? r0 : 0) * w->row_bytes;
-	*len = r0 < r1 ? (size_t)(r1 - r0) * w->row_bytes : 0;
-}
+struct row_tile {
+	int64_t r0, r1;		/* empty when the rows have run out */
+};
 
 /*
- * Rows r0 .. r1 against every group, while the kernels fetch the tile at
+ * Rows r0 .. r1 against every group, while the kernels fetch the tile
  * `next` (this thread's next) into cache: a share of it per group, so
  * that the fetching goes on through the whole tile.
  */
-static void rows_by_gemm(const struct matmul_task *m, int64_t r0, int64_t r1,
-			 int64_t next)
+static void rows_by_gemm(const struct matmul_task *m, struct row_tile this,
+			 struct row_tile next)
 {
 	const struct mbr_matrix *w = m->w;
 	const unsigned char *wdata = w->data;
+	int64_t r0 = this.r0;
 	int groups = groups_of(m->n);
-	struct mbr_gemm_ahead ahead = { 0 };
-	const char *start;
-	size_t len;
+	const char *start = (const char *)wdata + (size_t)next.r0 * w->row_bytes;
+	size_t len = (size_t)(next.r1 - next.r0) * w->row_bytes;
+	struct mbr_gemm_ahead ahead = { start, start, 0 };
 
-	tile_bytes(w, next, &start, &len);
-	ahead.p = start;
 	for (int g = 0; g < groups; g++) {
 		int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
 
 		ahead.end = start + len * (g + 1) / groups;
-		m->wk->gemm(w->cols, (int)(r1 - r0),
+		m->wk->gemm(w->cols, (int)(this.r1 - r0),
 			    left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
 			    m->out + (size_t)t0 * w->rows + r0, w->rows,
 			    wdata + (size_t)r0 * w->row_bytes, w->row_bytes,
@@ -343,21 +336,32 @@ static void pack_groups(const struct matmul_task *m, int ith, int nth)
 /*
  * A batch's row tiles go to whichever thread asks next: a static split
  * waits for its slowest half, and on a machine shared with other work a
- * thread that loses its core for a while held the other one up. A thread
- * takes its next tile before it works on this one, to fetch it meanwhile.
+ * thread that loses its core for a while held the other one up. Near the
+ * end the tiles shrink to a third, so that the threads finish closer
+ * together. A thread takes its next tile before it works on this one, to
+ * fetch it meanwhile.
  */
-static int64_t take_tile(struct matmul_task *m)
+static struct row_tile take_tile(struct matmul_task *m, int nth)
 {
-	return (int64_t)atomic_fetch_add(&m->next_tile, 1) * ROW_TILE;
+	int64_t rows = m->w->rows, r0 = atomic_load(&m->next_row), size;
+
+	do {
+		if (r0 >= rows)
+			return (struct row_tile){ rows, rows };
+		size = rows - r0 > 2 * nth * ROW_TILE ? ROW_TILE : ROW_TILE / 3;
+	} while (!atomic_compare_exchange_weak(&m->next_row, &r0, r0 + size));
+	return (struct row_tile){ r0, r0 + size < rows ? r0 + size : rows };
 }
 
-static void tiles_by_gemm(struct matmul_task *m)
+static void tiles_by_gemm(struct matmul_task *m, int nth)
 {
-	int64_t rows = m->w->rows, r0, next = take_tile(m);
+	struct row_tile next = take_tile(m, nth);
 
-	while ((r0 = next) < rows) {
-		next = take_tile(m);
-		rows_by_gemm(m, r0, r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows, next);
+	while (next.r0 < next.r1) {
+		struct row_tile this = next;
+
+		next = take_tile(m, nth);
+		rows_by_gemm(m, this, next);
 	}
 }
 
@@ -377,7 +381,7 @@ static void matmul_task(void *arg, int ith, int nth)
 			pack_groups(m, ith, nth);
 			mbr_threadpool_barrier(m->tp);
 		}
-		tiles_by_gemm(m);
+		tiles_by_gemm(m, nth);
 		return;
 	}
 	for (int64_t r0 = first; r0 < end; r0 += ROW_TILE)

@@ -455,10 +455,11 @@ struct mbr_session {
 	float *rope;			/* (n_batch, n_rot) cos, sin pairs */
 	float *lora_ax;			/* (n_batch, largest rank) A x */
 	float *lora_bax;		/* (n_batch, largest rows) B (A x) */
-	/* per thread: scores, their F16 rounding, the F16 query */
-	float *scores;			/* (n_threads, n_cells) */
-	mbr_half *p16;			/* (n_threads, n_cells) */
-	mbr_half *q16;			/* (n_threads, head_dim) */
+	/* per thread, for the query heads that share a KV head: scores,
+	 * their F16 rounding, the F16 queries */
+	float *scores;			/* (n_threads, group, n_cells) */
+	mbr_half *p16;			/* (n_threads, group, n_cells) */
+	mbr_half *q16;			/* (n_threads, group, head_dim) */
 	void *matmul_scratch;
 };
 
@@ -572,6 +573,7 @@ static int alloc_buffers(struct mbr_session *s)
 	size_t q_dim = (size_t)c->n_heads * c->head_dim;
 	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
 	size_t nb = (size_t)s->n_batch, cache, rank, rows;
+	size_t group = (size_t)(c->n_heads / c->n_kv_heads);
 
 	if (MBR_MUL_OVERFLOW(&cache, (size_t)c->n_layers * kv_dim, (size_t)s->n_cells))
 		cache = SIZE_MAX;
@@ -589,9 +591,9 @@ static int alloc_buffers(struct mbr_session *s)
 	lora_widths(s->m, &rank, &rows);
 	s->lora_ax = alloc3(nb, rank, sizeof(float));
 	s->lora_bax = alloc3(nb, rows, sizeof(float));
-	s->scores = alloc3((size_t)s->n_threads, (size_t)s->n_cells, sizeof(float));
-	s->p16 = alloc3((size_t)s->n_threads, (size_t)s->n_cells, sizeof(mbr_half));
-	s->q16 = alloc3((size_t)s->n_threads, (size_t)c->head_dim, sizeof(mbr_half));
+	s->scores = alloc3((size_t)s->n_threads * group, (size_t)s->n_cells, sizeof(float));
+	s->p16 = alloc3((size_t)s->n_threads * group, (size_t)s->n_cells, sizeof(mbr_half));
+	s->q16 = alloc3((size_t)s->n_threads * group, (size_t)c->head_dim, sizeof(mbr_half));
 	s->matmul_scratch = alloc3(1, largest_matmul_scratch(s->m, s->n_batch), 1);
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k ||
 	    !s->v || !s->att || !s->hb || !s->hb2 || !s->rope || !s->lora_ax ||
@@ -787,29 +789,34 @@ struct attention_task {
 };
 
 /*
- * One query head of one token against the cached positions up to its
- * own, as ggml's mul_mat, soft_max_ext and mul_mat do it: the query
- * rounded to F16 to meet K, scores scaled by 1/sqrt(head_dim), softmax,
- * the probabilities rounded to F16 to meet V over the cells padded to 32
- * (the padding has probability 0, but it decides which SIMD lane each
- * product lands in, and so the bits of the sum).
+ * out[i * out_stride + r] = row r of w . x_i (rows of n halves, w_row
+ * apart; the m rows of x n apart), by the F16 batched product where the
+ * kernels have one: the same bits as vec_dot, without a call per dot.
  */
-static void attend(struct mbr_session *s, int layer, int t, int h, int n_kv, int ith)
+static void f16_products(const struct mbr_kernel_traits *f16, int64_t n, int rows,
+			 int m, float *out, size_t out_stride, const mbr_half *w,
+			 size_t w_row, const mbr_half *x)
 {
-	const struct mbr_model_config *c = &s->m->cfg;
-	const struct mbr_kernel_traits *f16 = s->f16;
-	int hd = c->head_dim, kvh = h / (c->n_heads / c->n_kv_heads);
-	int n_pad = (n_kv + CELL_PAD - 1) / CELL_PAD * CELL_PAD;
-	const float *q = s->q + ((size_t)t * c->n_heads + h) * hd;
-	float *out = s->att + ((size_t)t * c->n_heads + h) * hd;
-	float *score = s->scores + (size_t)ith * s->n_cells;
-	mbr_half *p16 = s->p16 + (size_t)ith * s->n_cells;
-	mbr_half *q16 = s->q16 + (size_t)ith * hd;
-	float scale = 1.0f / sqrtf((float)hd), max = -INFINITY, inv;
+	struct mbr_gemm_ahead none = { 0 };
 
-	f16->from_float(q, q16, hd);
+	for (int i = 0; i < m && f16->gemm; i += MBR_GEMM_TOKENS)
+		f16->gemm(n, rows, m - i < MBR_GEMM_TOKENS ? m - i : MBR_GEMM_TOKENS,
+			  out + (size_t)i * out_stride, out_stride, w,
+			  w_row * sizeof(*w), x + (size_t)i * n, &none);
+	for (int i = 0; i < m && !f16->gemm; i++)
+		for (int r = 0; r < rows; r++)
+			f16->vec_dot(n, &out[(size_t)i * out_stride + r],
+				     w + (size_t)r * w_row, x + (size_t)i * n);
+}
+
+/* Softmax of one head's n_kv scaled scores into p16, padded with zeros to
+ * n_pad. */
+static void head_softmax(const struct mbr_session *s, float *score, mbr_half *p16,
+			 int n_kv, int n_pad, float scale)
+{
+	float max = -INFINITY, inv;
+
 	for (int j = 0; j < n_kv; j++) {
-		f16->vec_dot(hd, &score[j], k_at(s, layer, kvh, j), q16);
 		score[j] *= scale;
 		max = score[j] > max ? score[j] : max;
 	}
@@ -818,20 +825,50 @@ static void attend(struct mbr_session *s, int layer, int t, int h, int n_kv, int
 		score[j] *= inv;
 	for (int j = n_kv; j < n_pad; j++)
 		score[j] = 0.0f;
-	f16->from_float(score, p16, n_pad);
-	for (int d = 0; d < hd; d++)
-		f16->vec_dot(n_pad, &out[d], vt_at(s, layer, kvh, d), p16);
+	s->f16->from_float(score, p16, n_pad);
 }
 
-/* (token, head) pairs dealt round-robin: later tokens attend further. */
+/*
+ * The query heads that share KV head kvh, for one token, against the
+ * cached positions up to its own, as ggml's mul_mat, soft_max_ext and
+ * mul_mat do it: the queries rounded to F16 to meet K, scores scaled by
+ * 1/sqrt(head_dim), softmax, the probabilities rounded to F16 to meet V
+ * over the cells padded to 32 (the padding has probability 0, but it
+ * decides which SIMD lane each product lands in, and so the bits of the
+ * sum). The heads go together through K and V as one batch each.
+ */
+static void attend(struct mbr_session *s, int layer, int t, int kvh, int n_kv, int ith)
+{
+	const struct mbr_model_config *c = &s->m->cfg;
+	int hd = c->head_dim, group = c->n_heads / c->n_kv_heads, h0 = kvh * group;
+	int n_pad = (n_kv + CELL_PAD - 1) / CELL_PAD * CELL_PAD;
+	const float *q = s->q + ((size_t)t * c->n_heads + h0) * hd;
+	float *out = s->att + ((size_t)t * c->n_heads + h0) * hd;
+	float *score = s->scores + (size_t)ith * group * s->n_cells;
+	mbr_half *p16 = s->p16 + (size_t)ith * group * s->n_cells;
+	mbr_half *q16 = s->q16 + (size_t)ith * group * hd;
+	float scale = 1.0f / sqrtf((float)hd);
+
+	for (int i = 0; i < group; i++)
+		s->f16->from_float(q + (size_t)i * hd, q16 + (size_t)i * hd, hd);
+	f16_products(s->f16, hd, n_kv, group, score, s->n_cells,
+		     k_at(s, layer, kvh, 0), hd, q16);
+	for (int i = 0; i < group; i++)
+		head_softmax(s, score + (size_t)i * s->n_cells, p16 + (size_t)i * n_pad,
+			     n_kv, n_pad, scale);
+	f16_products(s->f16, n_pad, hd, group, out, hd, vt_at(s, layer, kvh, 0),
+		     s->n_cells, p16);
+}
+
+/* (token, KV head) pairs dealt round-robin: later tokens attend further. */
 static void attention_task(void *arg, int ith, int nth)
 {
 	struct attention_task *a = arg;
-	int n_heads = a->s->m->cfg.n_heads;
+	int n_kv_heads = a->s->m->cfg.n_kv_heads;
 
-	for (int i = ith; i < a->n * n_heads; i += nth)
-		attend(a->s, a->layer, i / n_heads, i % n_heads,
-		       a->pos + i / n_heads + 1, ith);
+	for (int i = ith; i < a->n * n_kv_heads; i += nth)
+		attend(a->s, a->layer, i / n_kv_heads, i % n_kv_heads,
+		       a->pos + i / n_kv_heads + 1, ith);
 }
 
 /* out += scale * B (A x): ggml_mul_mat twice, ggml_scale, ggml_add. */

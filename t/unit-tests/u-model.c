@@ -4,9 +4,10 @@
  * Its numbers are checked against llama.cpp by t3000 and t6001; here,
  * that the way tokens are fed cannot change them: each output of a
  * matrix product is one dot of the same converted rows whether a batch
- * holds one token or hundreds, and each attention head is computed by
- * one thread, so batched, incremental and differently threaded runs must
- * agree bit for bit.
+ * holds one token or hundreds (batched products give vec_dot's bits),
+ * and the heads that share a KV head are computed by one thread, so
+ * batched, incremental and differently threaded runs must agree bit for
+ * bit.
  */
 #include <stdlib.h>
 #include <string.h>
