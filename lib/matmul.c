@@ -234,16 +234,29 @@ size_t mbr_matmul_scratch_size(const struct mbr_matrix *w, int n)
 	return size;
 }
 
-struct matmul_task {
-	struct mbr_threadpool *tp;
+/* One matrix of a product: its output and where its rows start among
+ * the rows of all the product's matrices. */
+struct matmul_part {
 	float *out;
 	const struct mbr_matrix *w;
+	const struct mbr_kernel_traits *wk;
+	int64_t first;
+};
+
+#define MAX_PARTS 4
+
+struct matmul_task {
+	struct mbr_threadpool *tp;
+	struct matmul_part part[MAX_PARTS];
+	int parts;
+	int64_t rows;			/* of all the parts */
+	int64_t cols;
 	const float *x;
 	int n;
 	unsigned char *xq;		/* n converted activation rows */
 	size_t xq_row_bytes;
 	mbr_quantize_fn from_float;
-	const struct mbr_kernel_traits *wk;
+	const struct mbr_kernel_traits *wk;	/* the first part's */
 	unsigned char *xp;		/* the groups gemm reads; NULL: no gemm */
 	size_t xp_bytes;		/* of one group */
 	_Atomic int64_t next_row;	/* gemm: the first row of the next tile */
@@ -258,58 +271,61 @@ struct matmul_task {
  */
 #define ROW_TILE 48
 
-static void rows_by_vec_dot(const struct matmul_task *m, int64_t r0, int64_t r1)
+static void rows_by_vec_dot(const struct matmul_task *m, const struct matmul_part *p,
+			    int64_t r0, int64_t r1)
 {
-	const struct mbr_matrix *w = m->w;
+	const struct mbr_matrix *w = p->w;
 	const unsigned char *wdata = w->data;
 
 	for (int t = 0; t < m->n; t++) {
 		const unsigned char *xq = m->xq + (size_t)t * m->xq_row_bytes;
-		float *out = m->out + (size_t)t * w->rows;
+		float *out = p->out + (size_t)t * w->rows;
 
 		int64_t r = r0;
 
 		/* a few rows per call where the kernels share work on xq */
-		if (m->wk->vec_dot_rows)
-			for (; r + m->wk->dot_rows <= r1; r += m->wk->dot_rows)
-				m->wk->vec_dot_rows(w->cols, &out[r],
+		if (p->wk->vec_dot_rows)
+			for (; r + p->wk->dot_rows <= r1; r += p->wk->dot_rows)
+				p->wk->vec_dot_rows(w->cols, &out[r],
 						    wdata + (size_t)r * w->row_bytes,
 						    w->row_bytes, xq);
 		for (; r < r1; r++)
-			m->wk->vec_dot(w->cols, &out[r],
+			p->wk->vec_dot(w->cols, &out[r],
 				       wdata + (size_t)r * w->row_bytes, xq);
 	}
 }
 
+/* Rows r0 .. r1 of a part; empty when the rows have run out. */
 struct row_tile {
-	int64_t r0, r1;		/* empty when the rows have run out */
+	const struct matmul_part *p;
+	int64_t r0, r1;
 };
 
 /*
- * Rows r0 .. r1 against every group, while the kernels fetch the tile
+ * A tile's rows against every group, while the kernels fetch the tile
  * `next` (this thread's next) into cache: a share of it per group, so
  * that the fetching goes on through the whole tile.
  */
 static void rows_by_gemm(const struct matmul_task *m, struct row_tile this,
 			 struct row_tile next)
 {
-	const struct mbr_matrix *w = m->w;
+	const struct mbr_matrix *w = this.p->w;
 	const unsigned char *wdata = w->data;
-	int64_t r0 = this.r0;
 	int groups = groups_of(m->n);
-	const char *start = (const char *)wdata + (size_t)next.r0 * w->row_bytes;
-	size_t len = (size_t)(next.r1 - next.r0) * w->row_bytes;
+	const char *start = next.p ? (const char *)next.p->w->data +
+				     (size_t)next.r0 * next.p->w->row_bytes : NULL;
+	size_t len = next.p ? (size_t)(next.r1 - next.r0) * next.p->w->row_bytes : 0;
 	struct mbr_gemm_ahead ahead = { start, start, 0 };
 
 	for (int g = 0; g < groups; g++) {
 		int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
 
 		ahead.end = start + len * (g + 1) / groups;
-		m->wk->gemm(w->cols, (int)(this.r1 - r0),
-			    left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
-			    m->out + (size_t)t0 * w->rows + r0, w->rows,
-			    wdata + (size_t)r0 * w->row_bytes, w->row_bytes,
-			    m->xp + (size_t)g * m->xp_bytes, &ahead);
+		this.p->wk->gemm(w->cols, (int)(this.r1 - this.r0),
+				 left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
+				 this.p->out + (size_t)t0 * w->rows + this.r0, w->rows,
+				 wdata + (size_t)this.r0 * w->row_bytes, w->row_bytes,
+				 m->xp + (size_t)g * m->xp_bytes, &ahead);
 	}
 }
 
@@ -322,12 +338,10 @@ static int64_t first_row(int64_t rows, int ith, int nth)
 
 static void pack_groups(const struct matmul_task *m, int ith, int nth)
 {
-	const struct mbr_matrix *w = m->w;
-
 	for (int g = ith; g < groups_of(m->n); g += nth) {
 		int t0 = g * MBR_GEMM_TOKENS, left = m->n - t0;
 
-		m->wk->gemm_pack(w->cols, left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
+		m->wk->gemm_pack(m->cols, left < MBR_GEMM_TOKENS ? left : MBR_GEMM_TOKENS,
 				 m->xp + (size_t)g * m->xp_bytes,
 				 m->xq + (size_t)t0 * m->xq_row_bytes, m->xq_row_bytes);
 	}
@@ -338,26 +352,31 @@ static void pack_groups(const struct matmul_task *m, int ith, int nth)
  * waits for its slowest half, and on a machine shared with other work a
  * thread that loses its core for a while held the other one up. Near the
  * end the tiles shrink to a third, so that the threads finish closer
- * together. A thread takes its next tile before it works on this one, to
- * fetch it meanwhile.
+ * together. A tile stays within one matrix. A thread takes its next tile
+ * before it works on this one, to fetch it meanwhile.
  */
 static struct row_tile take_tile(struct matmul_task *m, int nth)
 {
-	int64_t rows = m->w->rows, r0 = atomic_load(&m->next_row), size;
+	int64_t r0 = atomic_load(&m->next_row), size, end;
+	const struct matmul_part *p;
 
 	do {
-		if (r0 >= rows)
-			return (struct row_tile){ rows, rows };
-		size = rows - r0 > 2 * nth * ROW_TILE ? ROW_TILE : ROW_TILE / 3;
+		if (r0 >= m->rows)
+			return (struct row_tile){ NULL, 0, 0 };
+		for (p = m->part; r0 >= p->first + p->w->rows; p++)
+			;
+		end = p->first + p->w->rows;
+		size = m->rows - r0 > 2 * nth * ROW_TILE ? ROW_TILE : ROW_TILE / 3;
+		size = size < end - r0 ? size : end - r0;
 	} while (!atomic_compare_exchange_weak(&m->next_row, &r0, r0 + size));
-	return (struct row_tile){ r0, r0 + size < rows ? r0 + size : rows };
+	return (struct row_tile){ p, r0 - p->first, r0 - p->first + size };
 }
 
 static void tiles_by_gemm(struct matmul_task *m, int nth)
 {
 	struct row_tile next = take_tile(m, nth);
 
-	while (next.r0 < next.r1) {
+	while (next.p) {
 		struct row_tile this = next;
 
 		next = take_tile(m, nth);
@@ -368,13 +387,10 @@ static void tiles_by_gemm(struct matmul_task *m, int nth)
 static void matmul_task(void *arg, int ith, int nth)
 {
 	struct matmul_task *m = arg;
-	const struct mbr_matrix *w = m->w;
-	int64_t first = first_row(w->rows, ith, nth);
-	int64_t end = first_row(w->rows, ith + 1, nth);
 
 	for (int t = ith; t < m->n; t += nth)
-		m->from_float(m->x + (size_t)t * w->cols,
-			      m->xq + (size_t)t * m->xq_row_bytes, w->cols);
+		m->from_float(m->x + (size_t)t * m->cols,
+			      m->xq + (size_t)t * m->xq_row_bytes, m->cols);
 	mbr_threadpool_barrier(m->tp);
 	if (m->xp) {
 		if (m->wk->gemm_pack) {
@@ -384,27 +400,60 @@ static void matmul_task(void *arg, int ith, int nth)
 		tiles_by_gemm(m, nth);
 		return;
 	}
-	for (int64_t r0 = first; r0 < end; r0 += ROW_TILE)
-		rows_by_vec_dot(m, r0, r0 + ROW_TILE < end ? r0 + ROW_TILE : end);
+	for (int i = 0; i < m->parts; i++) {
+		const struct matmul_part *p = &m->part[i];
+		int64_t end = first_row(p->w->rows, ith + 1, nth);
+
+		for (int64_t r0 = first_row(p->w->rows, ith, nth); r0 < end; r0 += ROW_TILE)
+			rows_by_vec_dot(m, p, r0, r0 + ROW_TILE < end ? r0 + ROW_TILE : end);
+	}
+}
+
+/*
+ * Can b share a product with a: the same activations (columns), converted
+ * the same way, for the same kind of kernel, packed the same way?
+ */
+static int shares_input(const struct mbr_kernel_traits *a, const struct mbr_matrix *wa,
+			const struct mbr_kernel_traits *b, const struct mbr_matrix *wb, int n)
+{
+	return wa->cols == wb->cols && a->vec_dot_type == b->vec_dot_type &&
+	       use_gemm(a, n) == use_gemm(b, n) && a->gemm_pack == b->gemm_pack;
+}
+
+void mbr_matmul_many(struct mbr_threadpool *tp, int count, float *const *out,
+		     const struct mbr_matrix *const *w, const float *x, int n,
+		     void *scratch)
+{
+	const struct mbr_kernel_traits *xk, *wk = dot_kernels(w[0]->type, &xk);
+	size_t xq_row_bytes = mbr_row_size(wk->vec_dot_type, w[0]->cols);
+	struct matmul_task m = {
+		.tp = tp, .cols = w[0]->cols, .x = x, .n = n, .xq = scratch,
+		.xq_row_bytes = xq_row_bytes, .from_float = xk->from_float, .wk = wk,
+	};
+
+	for (; m.parts < count && m.parts < MAX_PARTS; m.parts++) {
+		const struct mbr_kernel_traits *pk = dot_kernels(w[m.parts]->type, &xk);
+
+		if (!shares_input(wk, w[0], pk, w[m.parts], n))
+			break;
+		m.part[m.parts] = (struct matmul_part){ out[m.parts], w[m.parts], pk, m.rows };
+		m.rows += w[m.parts]->rows;
+	}
+	if (use_gemm(wk, n) && wk->gemm_pack) {
+		m.xp = (unsigned char *)scratch + xq_row_bytes * (size_t)n;
+		m.xp_bytes = wk->gemm_pack_size(m.cols);
+	} else if (use_gemm(wk, n)) {
+		m.xp = scratch;		/* the converted rows, in place */
+		m.xp_bytes = xq_row_bytes * MBR_GEMM_TOKENS;
+	}
+	mbr_threadpool_run(tp, matmul_task, &m);
+	if (m.parts < count)
+		mbr_matmul_many(tp, count - m.parts, out + m.parts, w + m.parts, x, n, scratch);
 }
 
 void mbr_matmul(struct mbr_threadpool *tp, float *out,
 		const struct mbr_matrix *w, const float *x, int n,
 		void *scratch)
 {
-	const struct mbr_kernel_traits *xk, *wk = dot_kernels(w->type, &xk);
-	size_t xq_row_bytes = mbr_row_size(wk->vec_dot_type, w->cols);
-	struct matmul_task m = {
-		tp, out, w, x, n, scratch, xq_row_bytes, xk->from_float, wk,
-		NULL, 0, 0
-	};
-
-	if (use_gemm(wk, n) && wk->gemm_pack) {
-		m.xp = (unsigned char *)scratch + xq_row_bytes * (size_t)n;
-		m.xp_bytes = wk->gemm_pack_size(w->cols);
-	} else if (use_gemm(wk, n)) {
-		m.xp = scratch;		/* the converted rows, in place */
-		m.xp_bytes = xq_row_bytes * MBR_GEMM_TOKENS;
-	}
-	mbr_threadpool_run(tp, matmul_task, &m);
+	mbr_matmul_many(tp, 1, &out, &w, x, n, scratch);
 }

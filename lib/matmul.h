@@ -48,4 +48,16 @@ void mbr_matmul(struct mbr_threadpool *tp, float *out,
 		const struct mbr_matrix *w, const float *x, int n,
 		void *scratch);
 
+/*
+ * mbr_matmul of count matrices by the same x: out[i] = w[i] x. Matrices
+ * whose activations convert the same way (same columns and dot-product
+ * partner, the kind of kernel) share one conversion and one task, their
+ * row tiles in one queue: one pass of the pool where there were count,
+ * and one end where the threads wait for each other. Any others go on
+ * their own. The bits are mbr_matmul's.
+ */
+void mbr_matmul_many(struct mbr_threadpool *tp, int count, float *const *out,
+		     const struct mbr_matrix *const *w, const float *x, int n,
+		     void *scratch);
+
 #endif

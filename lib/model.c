@@ -886,13 +886,21 @@ static void add_lora_term(struct mbr_session *s, float *out, const struct mbr_lo
 	}
 }
 
-/* W x for a batch of n, plus the adapters' terms on W. */
+/* W x for each of count matrices and a batch of n, plus the adapters'
+ * terms on each W. */
+static void matmuls(struct mbr_session *s, int count, float *const *out,
+		    const struct mbr_matrix *const *w, const float *x, int n)
+{
+	mbr_matmul_many(s->tp, count, out, w, x, n, s->matmul_scratch);
+	for (int i = 0; i < count; i++)
+		for (const struct mbr_lora_delta *d = w[i]->lora; d; d = d->next)
+			add_lora_term(s, out[i], d, x, n);
+}
+
 static void matmul(struct mbr_session *s, float *out, const struct mbr_matrix *w,
 		   const float *x, int n)
 {
-	mbr_matmul(s->tp, out, w, x, n, s->matmul_scratch);
-	for (const struct mbr_lora_delta *d = w->lora; d; d = d->next)
-		add_lora_term(s, out, d, x, n);
+	matmuls(s, 1, &out, &w, x, n);
 }
 
 static void add_rows(float *x, const float *y, size_t n)
@@ -908,9 +916,8 @@ static void attention_block(struct mbr_session *s, int layer, int n, int pos)
 	struct attention_task task = { s, layer, n, pos };
 
 	rmsnorm_rows(s->xb, s->x, l->attn_norm, n, c->dim, c->norm_eps);
-	matmul(s, s->q, &l->wq, s->xb, n);
-	matmul(s, s->k, &l->wk, s->xb, n);
-	matmul(s, s->v, &l->wv, s->xb, n);
+	matmuls(s, 3, (float *[]){ s->q, s->k, s->v },
+		(const struct mbr_matrix *[]){ &l->wq, &l->wk, &l->wv }, s->xb, n);
 	rope_rotate(s, s->q, n, c->n_heads);
 	rope_rotate(s, s->k, n, c->n_kv_heads);
 	cache_store(s, layer, n, pos);
@@ -960,8 +967,8 @@ static void ffn_block(struct mbr_session *s, int layer, int n)
 	struct swiglu_task task = { s, n };
 
 	rmsnorm_rows(s->xb, s->x, l->ffn_norm, n, c->dim, c->norm_eps);
-	matmul(s, s->hb, &l->w_gate, s->xb, n);
-	matmul(s, s->hb2, &l->w_up, s->xb, n);
+	matmuls(s, 2, (float *[]){ s->hb, s->hb2 },
+		(const struct mbr_matrix *[]){ &l->w_gate, &l->w_up }, s->xb, n);
 	mbr_threadpool_run(s->tp, swiglu_task, &task);
 	matmul(s, s->xb, &l->w_down, s->hb, n);
 	add_rows(s->x, s->xb, (size_t)n * c->dim);
