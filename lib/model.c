@@ -696,11 +696,42 @@ static void rmsnorm(float *out, const float *x, const float *weight, int n, floa
 		out[i] = (x[i] * scale) * weight[i];
 }
 
-static void rmsnorm_rows(float *out, const float *x, const float *weight,
-			 int n, int dim, float eps)
+struct norm_task {
+	const struct mbr_session *s;
+	float *out, *x;
+	const float *add, *weight;
+	int n;
+};
+
+/* A share of the rows: x += add (the residual), out = rmsnorm(x). */
+static void norm_task(void *arg, int ith, int nth)
 {
-	for (int t = 0; t < n; t++)
-		rmsnorm(out + (size_t)t * dim, x + (size_t)t * dim, weight, dim, eps);
+	const struct norm_task *a = arg;
+	const struct mbr_model_config *c = &a->s->m->cfg;
+
+	for (int t = a->n * ith / nth; t < a->n * (ith + 1) / nth; t++) {
+		float *x = a->x + (size_t)t * c->dim;
+
+		for (int i = 0; a->add && i < c->dim; i++)
+			x[i] += a->add[(size_t)t * c->dim + i];
+		rmsnorm(a->out + (size_t)t * c->dim, x, a->weight, c->dim, c->norm_eps);
+	}
+}
+
+/*
+ * x += add (unless NULL), then out = rmsnorm(x) with weight, for n rows,
+ * on the pool's threads once there are rows for each (a block's residual
+ * and the next block's norm, ggml_add and ggml_rms_norm, in one step).
+ */
+static void add_and_norm(struct mbr_session *s, float *out, float *x,
+			 const float *add, const float *weight, int n)
+{
+	struct norm_task task = { s, out, x, add, weight, n };
+
+	if (n >= s->n_threads)
+		mbr_threadpool_run(s->tp, norm_task, &task);
+	else
+		norm_task(&task, 0, 1);
 }
 
 /*
@@ -728,22 +759,20 @@ static void rope_angles(struct mbr_session *s, int n, int pos)
 }
 
 /* ggml's NORM mode: adjacent pairs (2i, 2i+1) of each head rotate. */
-static void rope_rotate(const struct mbr_session *s, float *vec, int n, int n_heads)
+/* Rotate the n_heads heads of token t's vectors in vec. */
+static void rope_rotate(const struct mbr_session *s, float *vec, int t, int n_heads)
 {
 	const struct mbr_model_config *c = &s->m->cfg;
+	const float *cs = s->rope + (size_t)t * c->n_rot;
 
-	for (int t = 0; t < n; t++) {
-		const float *cs = s->rope + (size_t)t * c->n_rot;
+	for (int h = 0; h < n_heads; h++) {
+		float *v = vec + ((size_t)t * n_heads + h) * c->head_dim;
 
-		for (int h = 0; h < n_heads; h++) {
-			float *v = vec + ((size_t)t * n_heads + h) * c->head_dim;
+		for (int i = 0; i < c->n_rot; i += 2) {
+			float x0 = v[i], x1 = v[i + 1];
 
-			for (int i = 0; i < c->n_rot; i += 2) {
-				float x0 = v[i], x1 = v[i + 1];
-
-				v[i] = x0 * cs[i] - x1 * cs[i + 1];
-				v[i + 1] = x0 * cs[i + 1] + x1 * cs[i];
-			}
+			v[i] = x0 * cs[i] - x1 * cs[i + 1];
+			v[i + 1] = x0 * cs[i + 1] + x1 * cs[i];
 		}
 	}
 }
@@ -765,21 +794,18 @@ static mbr_half *vt_at(const struct mbr_session *s, int layer, int kvh, int d)
 	return s->v_cache + (head * c->head_dim + d) * s->n_cells;
 }
 
-static void cache_store(struct mbr_session *s, int layer, int n, int pos)
+/* Token t's K and V into the cache, at position pos + t. */
+static void cache_store(struct mbr_session *s, int layer, int t, int pos)
 {
 	const struct mbr_model_config *c = &s->m->cfg;
 	int kv_dim = c->n_kv_heads * c->head_dim;
+	const float *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
 
-	for (int t = 0; t < n; t++) {
-		const float *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
-
-		for (int h = 0; h < c->n_kv_heads; h++) {
-			s->f16->from_float(k + h * c->head_dim,
-					   k_at(s, layer, h, pos + t), c->head_dim);
-			for (int d = 0; d < c->head_dim; d++)
-				vt_at(s, layer, h, d)[pos + t] =
-					mbr_fp32_to_fp16(v[h * c->head_dim + d]);
-		}
+	for (int h = 0; h < c->n_kv_heads; h++) {
+		s->f16->from_float(k + h * c->head_dim, k_at(s, layer, h, pos + t),
+				   c->head_dim);
+		for (int d = 0; d < c->head_dim; d++)
+			vt_at(s, layer, h, d)[pos + t] = mbr_fp32_to_fp16(v[h * c->head_dim + d]);
 	}
 }
 
@@ -860,12 +886,22 @@ static void attend(struct mbr_session *s, int layer, int t, int kvh, int n_kv, i
 		     s->n_cells, p16);
 }
 
-/* (token, KV head) pairs dealt round-robin: later tokens attend further. */
+/*
+ * Each token's queries and keys rotated and its K and V cached, then
+ * (token, KV head) pairs dealt round-robin: later tokens attend further.
+ */
 static void attention_task(void *arg, int ith, int nth)
 {
 	struct attention_task *a = arg;
-	int n_kv_heads = a->s->m->cfg.n_kv_heads;
+	const struct mbr_model_config *c = &a->s->m->cfg;
+	int n_kv_heads = c->n_kv_heads;
 
+	for (int t = ith; t < a->n; t += nth) {
+		rope_rotate(a->s, a->s->q, t, c->n_heads);
+		rope_rotate(a->s, a->s->k, t, n_kv_heads);
+		cache_store(a->s, a->layer, t, a->pos);
+	}
+	mbr_threadpool_barrier(a->s->tp);
 	for (int i = ith; i < a->n * n_kv_heads; i += nth)
 		attend(a->s, a->layer, i / n_kv_heads, i % n_kv_heads,
 		       a->pos + i / n_kv_heads + 1, ith);
@@ -903,27 +939,18 @@ static void matmul(struct mbr_session *s, float *out, const struct mbr_matrix *w
 	matmuls(s, 1, &out, &w, x, n);
 }
 
-static void add_rows(float *x, const float *y, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		x[i] += y[i];
-}
-
 static void attention_block(struct mbr_session *s, int layer, int n, int pos)
 {
-	const struct mbr_model_config *c = &s->m->cfg;
 	const struct mbr_layer *l = &s->m->layers[layer];
 	struct attention_task task = { s, layer, n, pos };
 
-	rmsnorm_rows(s->xb, s->x, l->attn_norm, n, c->dim, c->norm_eps);
+	/* xb holds the last block's output, not yet added to x (but in
+	 * layer 0) */
+	add_and_norm(s, s->xb, s->x, layer ? s->xb : NULL, l->attn_norm, n);
 	matmuls(s, 3, (float *[]){ s->q, s->k, s->v },
 		(const struct mbr_matrix *[]){ &l->wq, &l->wk, &l->wv }, s->xb, n);
-	rope_rotate(s, s->q, n, c->n_heads);
-	rope_rotate(s, s->k, n, c->n_kv_heads);
-	cache_store(s, layer, n, pos);
 	mbr_threadpool_run(s->tp, attention_task, &task);
 	matmul(s, s->xb, &l->wo, s->att, n);
-	add_rows(s->x, s->xb, (size_t)n * c->dim);
 }
 
 struct swiglu_task {
@@ -962,16 +989,14 @@ static void swiglu_task(void *arg, int ith, int nth)
 /* SwiGLU: silu(gate) * up, then down. */
 static void ffn_block(struct mbr_session *s, int layer, int n)
 {
-	const struct mbr_model_config *c = &s->m->cfg;
 	const struct mbr_layer *l = &s->m->layers[layer];
 	struct swiglu_task task = { s, n };
 
-	rmsnorm_rows(s->xb, s->x, l->ffn_norm, n, c->dim, c->norm_eps);
+	add_and_norm(s, s->xb, s->x, s->xb, l->ffn_norm, n);
 	matmuls(s, 2, (float *[]){ s->hb, s->hb2 },
 		(const struct mbr_matrix *[]){ &l->w_gate, &l->w_up }, s->xb, n);
 	mbr_threadpool_run(s->tp, swiglu_task, &task);
 	matmul(s, s->xb, &l->w_down, s->hb, n);
-	add_rows(s->x, s->xb, (size_t)n * c->dim);
 }
 
 /* get_rows: each token's embedding row, dequantized. */
@@ -1000,9 +1025,10 @@ static void forward_batch(struct mbr_session *s, const int32_t *tokens, int n,
 	}
 	if (first == n)
 		return;
-	rmsnorm_rows(s->xb, s->x + (size_t)first * c->dim, m->output_norm,
-		     n - first, c->dim, c->norm_eps);
-	matmul(s, logits, &m->output, s->xb, n - first);
+	/* the last block's output joins x only where there are logits */
+	add_and_norm(s, s->xb + (size_t)first * c->dim, s->x + (size_t)first * c->dim,
+		     s->xb + (size_t)first * c->dim, m->output_norm, n - first);
+	matmul(s, logits, &m->output, s->xb + (size_t)first * c->dim, n - first);
 }
 
 static int check_tokens(const struct mbr_session *s, const int32_t *tokens,
