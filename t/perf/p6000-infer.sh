@@ -13,8 +13,9 @@
 # each test from an empty cache, the mean of the runs' tokens/s; pp64 is
 # one batch of 64 tokens, tg32 32 tokens decoded one at a time with their
 # logits. `mbr bench` is the engine's implementation of that method (see
-# mbr-bench(1)). The two tools take turns, ROUNDS times per model, and
-# the table shows the medians: each ratio is the median of the rounds'
+# mbr-bench(1)). The two tools take turns, ROUNDS times per model (llama
+# first in odd rounds, mbr first in even ones), and the table shows the
+# medians: each ratio is the median of the rounds'
 # ratios, as a round's two measurements are minutes apart at most (on a
 # shared VM the speed of memory moves by a third from minute to minute).
 # The last columns are what a user of `mbr infer --timings` sees in one
@@ -30,7 +31,7 @@ if test -z "${LLAMA_BIN:-}" || test -z "${MODELS:-}"; then
 fi
 THREADS=${THREADS:-2}
 REPS=${REPS:-3}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 
 # A prompt of the GPL's words that tokenizes to 64 tokens with BOS, as
 # llama-bench's pp64 processes 64 tokens.
@@ -50,6 +51,9 @@ json_num () { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -1; }
 # avg_ts of the test with "$2": N in JSON from llama-bench or mbr bench
 test_rate () { tr -d '\n' | sed 's/},/}\n/g' | grep "\"$1\": $2" | json_num avg_ts; }
 
+run_llama () { "$LLAMA_BIN/llama-bench" -m "$1" -t "$THREADS" -p 64 -n 32 -r "$REPS" -o json 2>/dev/null; }
+run_mbr () { "$src/mbr" bench "$1" -t "$THREADS" -p 64 -n 32 -r "$REPS" --json; }
+
 median () { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 printf '%-8s %9s %9s %6s   %9s %9s %6s   %9s %9s   %8s %8s\n' type "llama pp" "mbr pp" ratio \
@@ -60,9 +64,14 @@ for t in Q4_0 Q4_K_M Q8_0 f16; do
 	prompt_for "$m"
 	cat "$m" >/dev/null
 	lpp= ltg= mpp= mtg= rpp= rtg=
-	for _ in $(seq "$ROUNDS"); do
-		llama=$("$LLAMA_BIN/llama-bench" -m "$m" -t "$THREADS" -p 64 -n 32 -r "$REPS" -o json 2>/dev/null)
-		mine=$("$src/mbr" bench "$m" -t "$THREADS" -p 64 -n 32 -r "$REPS" --json)
+	for round in $(seq "$ROUNDS"); do
+		# who goes first alternates, so that neither tool always runs
+		# in the wake of the other
+		if test $((round % 2)) = 1; then
+			llama=$(run_llama "$m") mine=$(run_mbr "$m")
+		else
+			mine=$(run_mbr "$m") llama=$(run_llama "$m")
+		fi
 		a=$(echo "$llama" | test_rate n_prompt 64) b=$(echo "$mine" | test_rate n_prompt 64)
 		c=$(echo "$llama" | test_rate n_gen 32) d=$(echo "$mine" | test_rate n_gen 32)
 		lpp="$lpp $a" mpp="$mpp $b" ltg="$ltg $c" mtg="$mtg $d"
