@@ -76,6 +76,15 @@ static inline void mbr_gemm_ahead_begin(struct mbr_gemm_ahead *a, int64_t steps)
 			      left;
 }
 
+/* The tile calls (ahead steps) of an F16 batch kernel: tiles of three
+ * rows over column blocks of `block`, for each `per_tile` tokens. */
+static inline int64_t mbr_gemm_f16_tiles(int64_t n, int rows, int tokens,
+					 int per_tile, int block)
+{
+	return (tokens + per_tile - 1) / per_tile * ((n / 32 * 32 + block - 1) / block) *
+	       ((rows + 2) / 3);
+}
+
 static inline void mbr_gemm_ahead_step(struct mbr_gemm_ahead *a)
 {
 	for (size_t o = 0; o < a->step && a->p < a->end; o += 64, a->p += 64)

@@ -312,8 +312,9 @@ static void rows_by_gemm(const struct matmul_task *m, struct row_tile this,
 	const struct mbr_matrix *w = this.p->w;
 	const unsigned char *wdata = w->data;
 	int groups = groups_of(m->n);
-	const char *start = next.p ? (const char *)next.p->w->data +
-				     (size_t)next.r0 * next.p->w->row_bytes : NULL;
+	/* no next tile: an empty range at this one */
+	const struct row_tile *f = next.p ? &next : &this;
+	const char *start = (const char *)f->p->w->data + (size_t)f->r0 * f->p->w->row_bytes;
 	size_t len = next.p ? (size_t)(next.r1 - next.r0) * next.p->w->row_bytes : 0;
 	struct mbr_gemm_ahead ahead = { start, start, 0 };
 

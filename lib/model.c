@@ -825,14 +825,18 @@ static void f16_products(const struct mbr_kernel_traits *f16, int64_t n, int row
 {
 	struct mbr_gemm_ahead none = { 0 };
 
-	for (int i = 0; i < m && f16->gemm; i += MBR_GEMM_TOKENS)
+	/* F16 batches read the converted rows in place (no packer) */
+	if (!f16->gemm || f16->gemm_pack) {
+		for (int i = 0; i < m; i++)
+			for (int r = 0; r < rows; r++)
+				f16->vec_dot(n, &out[(size_t)i * out_stride + r],
+					     w + (size_t)r * w_row, x + (size_t)i * n);
+		return;
+	}
+	for (int i = 0; i < m; i += MBR_GEMM_TOKENS)
 		f16->gemm(n, rows, m - i < MBR_GEMM_TOKENS ? m - i : MBR_GEMM_TOKENS,
 			  out + (size_t)i * out_stride, out_stride, w,
 			  w_row * sizeof(*w), x + (size_t)i * n, &none);
-	for (int i = 0; i < m && !f16->gemm; i++)
-		for (int r = 0; r < rows; r++)
-			f16->vec_dot(n, &out[(size_t)i * out_stride + r],
-				     w + (size_t)r * w_row, x + (size_t)i * n);
 }
 
 /* Softmax of one head's n_kv scaled scores into p16, padded with zeros to

@@ -389,9 +389,7 @@ void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 	size_t w_row = w_row_bytes / sizeof(mbr_half);
 
 	assert(tokens >= 1 && tokens <= T && w_row_bytes % sizeof(mbr_half) == 0);
-	mbr_gemm_ahead_begin(ahead, (tokens + F16_TOKENS - 1) / F16_TOKENS *
-				    ((n / 32 * 32 + F16_BLOCK - 1) / F16_BLOCK) *
-				    ((rows + 2) / 3));
+	mbr_gemm_ahead_begin(ahead, mbr_gemm_f16_tiles(n, rows, tokens, F16_TOKENS, F16_BLOCK));
 	/* eight tokens at a time, each over all the rows: the rows stay in
 	 * L2 for the next eight */
 	for (int t = 0; t < tokens; t += F16_TOKENS)
