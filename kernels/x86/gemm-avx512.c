@@ -244,15 +244,22 @@ void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
  * eight tokens at a time. The block of those tokens is widened once into
  * a float buffer that stays in L1, and every tile of 3 rows x 8 tokens
  * widens its rows' halves itself. Per 32 columns such a tile loads 11
- * vectors and issues 24 FMAs and 3 conversions. On the benchmark machine
- * (Zen 5) the conversions take the FMA pipes too, and it loads about one
- * zmm a cycle, so 3 x 8 tiles are bound by the FMA pipes (13.5 cycles)
- * where 2 x 8 tiles were bound by loads (10 cycles for 16 FMAs); measured,
- * 2-3% (the widening and the lane sums kept between blocks take the
- * rest). Converting the tokens in the tiles instead of widening them once,
+ * vectors and issues 24 FMAs and 3 conversions; in L1 it runs at ~90% of
+ * the benchmark machine's (Zen 5) FMA peak, whether the weights come as
+ * halves or as floats, and 2-3% faster than 2 x 8 tiles, which load 10
+ * vectors per 16 FMAs. Converting the tokens in the tiles instead of widening them once,
  * as 4 x 4 tiles did, doubles the conversions.
+ *
+ * What is left around the tiles is the widening and the lane sums kept
+ * between blocks (stored and loaded again at every block): with the
+ * weights in L2, leaving either out (wrong sums, for the timing) was 5-7%
+ * faster each. Hence 48 rows per widened block rather than 24: +4-5%
+ * there, and +4% in F16 prompts (12 rounds, 2 threads). Blocks of 1024
+ * columns were +1-4% with the weights in L2 but -1% in the prompts (the
+ * floats take 32 of L1's 48 KiB); widening the tokens once per batch into
+ * floats read from L2 instead gains nothing.
  */
-#define F16_ROWS 24
+#define F16_ROWS 48
 #define F16_TOKENS 8
 #define F16_BLOCK 512
 

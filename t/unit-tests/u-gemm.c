@@ -151,8 +151,8 @@ static int each_gemm(int (*fn)(const struct mbr_kernel_traits *t))
 
 static int shapes(const struct mbr_kernel_traits *t)
 {
-	/* 26: F16 calls go 24 rows at a time */
-	static const int rows[] = { 1, 2, 5, 7, 16, 26 };
+	/* 50: F16 calls go 48 rows at a time */
+	static const int rows[] = { 1, 2, 5, 7, 16, 50 };
 	static const int tokens[] = { 1, 2, 7, 13, 16 };
 	/* one block; 13 (one group of eight and five over); 20 (for F16
 	 * a column block of 512 and a shorter one); 64 of them, plus for
