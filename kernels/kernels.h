@@ -244,6 +244,12 @@ void mbr_vec_dot_q4_1_q8_1_avx2(int64_t n, float *s, const void *w, const void *
 void mbr_vec_dot_q5_0_q8_0_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q5_1_q8_1_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *w, const void *x);
+void mbr_gemm_q4_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
+			     size_t out_stride, const void *w, size_t w_row_bytes,
+			     const void *xp, struct mbr_gemm_ahead *ahead);
+void mbr_gemm_q8_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
+			     size_t out_stride, const void *w, size_t w_row_bytes,
+			     const void *xp, struct mbr_gemm_ahead *ahead);
 void mbr_vec_dot_q2_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);

@@ -416,6 +416,137 @@ void mbr_vec_dot_q5_1_q8_1_avx2(int64_t n, float *s, const void *w, const void *
 	*s = sum_blocks(n, w, x, q5_1_block);
 }
 
+/*
+ * Q8_0 and Q4_0 batches where there is no AVX-512 (gemm-avx512.c has the
+ * others): sum_blocks above for a group of tokens, every output bit for
+ * bit its result. A pass takes the blocks of one parity, as the dot's
+ * accumulator of that parity does, for a tile of 2 rows x 4 tokens (eight
+ * ymm sums in registers) over the whole row, then the dot's own ending.
+ * Each weight block is unpacked once for the four tokens, each token's
+ * block read once for both rows, and Q4_0's offset products (8 x the
+ * activations) taken once per token and block. The converted rows are
+ * read in place (no gemm_pack).
+ */
+#define QG_ROWS 2
+#define QG_TOKENS 4
+
+/* One weight block made ready for the tokens: Q4_0's codes (0..15, the 8
+ * taken out against y), or Q8_0's magnitudes with q kept for the signs. */
+struct qg_weights {
+	__m256i u, q;
+	__m256 d;
+};
+
+ALWAYS_INLINE struct qg_weights qg_unpack(int q4, const unsigned char *row, int64_t b)
+{
+	struct qg_weights k;
+
+	if (q4) {
+		const struct block_q4_0 *a = (const struct block_q4_0 *)row + b;
+
+		k.u = nibbles32(a->qs);
+		k.q = k.u;
+		k.d = _mm256_set1_ps(half(a->d));
+	} else {
+		const struct block_q8_0 *a = (const struct block_q8_0 *)row + b;
+
+		k.q = load32(a->qs);
+		k.u = _mm256_sign_epi8(k.q, k.q);
+		k.d = _mm256_set1_ps(half(a->d));
+	}
+	return k;
+}
+
+/* acc[r][t] = the dot's accumulator for the blocks of this parity */
+ALWAYS_INLINE void qg_pass(int q4, int64_t nb, int parity, const unsigned char *const w[QG_ROWS],
+			   const struct block_q8_0 *const x[QG_TOKENS],
+			   __m256 acc[QG_ROWS][QG_TOKENS])
+{
+	for (int r = 0; r < QG_ROWS; r++)
+		for (int t = 0; t < QG_TOKENS; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	for (int64_t b = parity; b < nb; b += 2) {
+		struct qg_weights k[QG_ROWS];
+
+		for (int r = 0; r < QG_ROWS; r++)
+			k[r] = qg_unpack(q4, w[r], b);
+		for (int t = 0; t < QG_TOKENS; t++) {
+			__m256i y = load32(x[t][b].qs);
+			__m256 dx = _mm256_set1_ps(half(x[t][b].d));
+			__m256i off = _mm256_maddubs_epi16(_mm256_set1_epi8(8), y);
+
+			for (int r = 0; r < QG_ROWS; r++) {
+				/* dot_offset's and q8_0_block's integer sums */
+				__m256i p = q4 ? _mm256_sub_epi16(_mm256_maddubs_epi16(k[r].u, y), off) :
+					_mm256_maddubs_epi16(k[r].u, _mm256_sign_epi8(y, k[r].q));
+
+				/* fma_block's d: the two scales' float product */
+				acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(k[r].d, dx),
+							    _mm256_cvtepi32_ps(pairs_i32(p)), acc[r][t]);
+			}
+		}
+	}
+}
+
+/* Rows r0 .. r0 + 1 by tokens t0 .. t0 + 3 that exist (the others
+ * computed on row or token 0 and not stored). */
+ALWAYS_INLINE void qg_tile(int q4, int64_t n, int rows, int tokens, float *out,
+			   size_t out_stride, const unsigned char *w, size_t w_row_bytes,
+			   const struct block_q8_0 *x)
+{
+	int64_t nb = n / 32;
+	const unsigned char *wr[QG_ROWS];
+	const struct block_q8_0 *xt[QG_TOKENS];
+	__m256 even[QG_ROWS][QG_TOKENS], odd[QG_ROWS][QG_TOKENS];
+
+	for (int r = 0; r < QG_ROWS; r++)
+		wr[r] = w + (r < rows ? r : 0) * w_row_bytes;
+	for (int t = 0; t < QG_TOKENS; t++)
+		xt[t] = x + (t < tokens ? t : 0) * nb;
+	qg_pass(q4, nb, 0, wr, xt, even);
+	qg_pass(q4, nb, 1, wr, xt, odd);
+	for (int r = 0; r < rows && r < QG_ROWS; r++)
+		for (int t = 0; t < tokens && t < QG_TOKENS; t++)
+			/* sum_blocks' ending; Q8_0 and Q4_0 have no extra sums,
+			 * and + 0.0f is not nothing for a -0 */
+			out[t * out_stride + r] = hsum8(_mm256_add_ps(even[r][t], odd[r][t])) +
+						  (0.0f + 0.0f);
+}
+
+ALWAYS_INLINE void qg_gemm(int q4, int64_t n, int rows, int tokens, float *out,
+			   size_t out_stride, const void *w, size_t w_row_bytes,
+			   const void *xp, struct mbr_gemm_ahead *ahead)
+{
+	const struct block_q8_0 *x = xp;
+
+	assert(n % 32 == 0 && tokens >= 1 && tokens <= MBR_GEMM_TOKENS);
+	mbr_gemm_ahead_begin(ahead, (int64_t)((tokens + QG_TOKENS - 1) / QG_TOKENS) *
+				    ((rows + QG_ROWS - 1) / QG_ROWS));
+	/* four tokens at a time, each over all the rows: the rows stay in
+	 * L2 for the next four */
+	for (int t = 0; t < tokens; t += QG_TOKENS)
+		for (int r = 0; r < rows; r += QG_ROWS) {
+			mbr_gemm_ahead_step(ahead);
+			qg_tile(q4, n, rows - r, tokens - t, out + t * out_stride + r, out_stride,
+				(const unsigned char *)w + r * w_row_bytes, w_row_bytes,
+				x + t * (n / 32));
+		}
+}
+
+void mbr_gemm_q4_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
+			     size_t out_stride, const void *w, size_t w_row_bytes,
+			     const void *xp, struct mbr_gemm_ahead *ahead)
+{
+	qg_gemm(1, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, ahead);
+}
+
+void mbr_gemm_q8_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
+			     size_t out_stride, const void *w, size_t w_row_bytes,
+			     const void *xp, struct mbr_gemm_ahead *ahead)
+{
+	qg_gemm(0, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, ahead);
+}
+
 /* isum + sum of u * y over each four bytes, pairs weighted by scales */
 ALWAYS_INLINE __m256i add_scaled(__m256i isum, __m256i u, const int8_t *y,
 				 __m256i scales)
