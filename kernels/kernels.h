@@ -250,6 +250,12 @@ void mbr_gemm_q4_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
 void mbr_gemm_q8_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
 			     size_t out_stride, const void *w, size_t w_row_bytes,
 			     const void *xp, struct mbr_gemm_ahead *ahead);
+void mbr_gemm_q4_K_q8_K_avx2(int64_t n, int rows, int tokens, float *out,
+			     size_t out_stride, const void *w, size_t w_row_bytes,
+			     const void *xp, struct mbr_gemm_ahead *ahead);
+void mbr_gemm_q6_K_q8_K_avx2(int64_t n, int rows, int tokens, float *out,
+			     size_t out_stride, const void *w, size_t w_row_bytes,
+			     const void *xp, struct mbr_gemm_ahead *ahead);
 void mbr_vec_dot_q2_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *w, const void *x);

@@ -77,9 +77,11 @@ static const struct mbr_kernel_traits avx2_patches[] = {
 	{ .type = MBR_TYPE_Q8_K, .from_float = mbr_quantize_row_q8_K_avx2 },
 	{ .type = MBR_TYPE_Q2_K, .vec_dot = mbr_vec_dot_q2_K_q8_K_avx2 },
 	{ .type = MBR_TYPE_Q3_K, .vec_dot = mbr_vec_dot_q3_K_q8_K_avx2 },
-	{ .type = MBR_TYPE_Q4_K, .vec_dot = mbr_vec_dot_q4_K_q8_K_avx2 },
+	{ .type = MBR_TYPE_Q4_K, .vec_dot = mbr_vec_dot_q4_K_q8_K_avx2,
+	  .gemm = mbr_gemm_q4_K_q8_K_avx2 },
 	{ .type = MBR_TYPE_Q5_K, .vec_dot = mbr_vec_dot_q5_K_q8_K_avx2 },
-	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx2 },
+	{ .type = MBR_TYPE_Q6_K, .vec_dot = mbr_vec_dot_q6_K_q8_K_avx2,
+	  .gemm = mbr_gemm_q6_K_q8_K_avx2 },
 };
 
 #define GEMM_Q8_0(t) .gemm = mbr_gemm_##t##_q8_0_avx512, \

@@ -1,6 +1,8 @@
 /*
  * vecdot-avx2.c - AVX2/FMA/F16C dot products of a weight row with an
- * activation row in the weight type's vec_dot_type.
+ * activation row in the weight type's vec_dot_type, and the batched
+ * products (F16, Q8_0, Q4_0, Q4_K, Q6_K) that give their bits for a group
+ * of tokens on CPUs without AVX-512.
  *
  * Built with -mavx2 -mfma -mf16c and only reached through
  * mbr_kernel_traits() after a CPU check. The plain types reproduce ggml's
@@ -23,6 +25,15 @@
 #include "scales.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* An exported batch kernel: the body shared by two types, told which. */
+#define BATCH_KERNEL(name, body, which)						\
+	void name(int64_t n, int rows, int tokens, float *out, size_t out_stride, \
+		  const void *w, size_t w_row_bytes, const void *xp,		\
+		  struct mbr_gemm_ahead *ahead)					\
+	{									\
+		body(which, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, ahead); \
+	}
 
 ALWAYS_INLINE float half(mbr_half h)
 {
@@ -533,19 +544,9 @@ ALWAYS_INLINE void qg_gemm(int q4, int64_t n, int rows, int tokens, float *out,
 		}
 }
 
-void mbr_gemm_q4_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
-			     size_t out_stride, const void *w, size_t w_row_bytes,
-			     const void *xp, struct mbr_gemm_ahead *ahead)
-{
-	qg_gemm(1, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, ahead);
-}
+BATCH_KERNEL(mbr_gemm_q4_0_q8_0_avx2, qg_gemm, 1)
 
-void mbr_gemm_q8_0_q8_0_avx2(int64_t n, int rows, int tokens, float *out,
-			     size_t out_stride, const void *w, size_t w_row_bytes,
-			     const void *xp, struct mbr_gemm_ahead *ahead)
-{
-	qg_gemm(0, n, rows, tokens, out, out_stride, w, w_row_bytes, xp, ahead);
-}
+BATCH_KERNEL(mbr_gemm_q8_0_q8_0_avx2, qg_gemm, 0)
 
 /* isum + sum of u * y over each four bytes, pairs weighted by scales */
 ALWAYS_INLINE __m256i add_scaled(__m256i isum, __m256i u, const int8_t *y,
@@ -558,3 +559,124 @@ ALWAYS_INLINE __m256i add_scaled(__m256i isum, __m256i u, const int8_t *y,
 
 #define KQUANT_FN(type) mbr_vec_dot_##type##_q8_K_avx2
 #include "vecdot-kquants.h"
+
+/*
+ * Q4_K and Q6_K batches where there is no AVX-512: the dots above for a
+ * group of tokens, every output bit for bit theirs. A row's super-block
+ * is unpacked once into what its dot adds chunk by chunk (32 codes and
+ * their int16 scales, eight chunks, 512 bytes that stay in L1) and summed
+ * against every token of the group; each (row, token) then takes the
+ * dot's float steps on sums kept in memory, sixteen tokens being more
+ * than the registers hold. The converted rows are read in place.
+ */
+struct kg_block {
+	__m256i u[8];		/* chunk j's codes, for activations 32j .. 32j + 31 */
+	__m256i sc[8];		/* its scales, as add_scaled() takes them */
+	__m128i mins;		/* Q4_K: the eight mins, int16 */
+	__m128i sc8;		/* Q6_K: the sixteen scales */
+	float d, dmin;
+};
+
+static void kg_unpack_q4_K(struct kg_block *k, const void *row, int64_t i)
+{
+	const struct block_q4_K *a = (const struct block_q4_K *)row + i;
+	const __m256i low = _mm256_set1_epi8(0x0f);
+	__m128i both = k4_unpack(a->scales);
+	__m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(both));
+
+	/* k4_block's order: chunk c's low nibbles, then its high ones */
+	for (int c = 0; c < 4; c++) {
+		__m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * c));
+
+		k->u[2 * c] = _mm256_and_si256(q, low);
+		k->u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+		k->sc[2 * c] = scale_one(sc16, 2 * c);
+		k->sc[2 * c + 1] = scale_one(sc16, 2 * c + 1);
+	}
+	k->mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(both, both));
+	k->d = half(a->d);
+	k->dmin = half(a->dmin);
+}
+
+static void kg_unpack_q6_K(struct kg_block *k, const void *row, int64_t i)
+{
+	const struct block_q6_K *a = (const struct block_q6_K *)row + i;
+	const __m256i low = _mm256_set1_epi8(0x0f);
+
+	k->sc8 = _mm_loadu_si128((const __m128i *)a->scales);
+	for (int h = 0; h < 2; h++) {
+		const uint8_t *ql = a->ql + 64 * h;
+		__m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+		__m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+		__m256i hb = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
+		__m256i u[4] = {
+			_mm256_and_si256(l0, low), _mm256_and_si256(l1, low),
+			_mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+			_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+		};
+
+		for (int j = 0; j < 4; j++) {
+			k->u[4 * h + j] = _mm256_or_si256(u[j], _mm256_slli_epi16(crumb(hb, j), 4));
+			k->sc[4 * h + j] = scale_pair(k->sc8, 8 * h + 2 * j);
+		}
+	}
+	k->d = half(a->d);
+}
+
+/* the dot's integer sum of scale * code * activation for one token */
+ALWAYS_INLINE __m256i kg_isum(const struct kg_block *k, const int8_t *y)
+{
+	__m256i isum = _mm256_setzero_si256();
+
+#pragma GCC unroll 8
+	for (int j = 0; j < 8; j++)
+		isum = add_scaled(isum, k->u[j], y + 32 * j, k->sc[j]);
+	return isum;
+}
+
+/* rows by tokens of Q4_K (q4) or Q6_K, one row at a time over the group */
+ALWAYS_INLINE void kg_gemm(int q4, int64_t n, int rows, int tokens, float *out,
+			   size_t out_stride, const void *w, size_t w_row_bytes,
+			   const void *xp, struct mbr_gemm_ahead *ahead)
+{
+	const struct block_q8_K *x = xp;
+	int64_t nb = n / QK_K;
+
+	assert(n % QK_K == 0 && tokens >= 1 && tokens <= MBR_GEMM_TOKENS);
+	mbr_gemm_ahead_begin(ahead, rows);
+	for (int r = 0; r < rows; r++) {
+		const unsigned char *row = (const unsigned char *)w + r * w_row_bytes;
+		__m256 acc[MBR_GEMM_TOKENS];
+		__m128 acc_m[MBR_GEMM_TOKENS];
+
+		mbr_gemm_ahead_step(ahead);
+		for (int t = 0; t < tokens; t++)
+			acc[t] = _mm256_setzero_ps(), acc_m[t] = _mm_setzero_ps();
+		for (int64_t i = 0; i < nb; i++) {
+			struct kg_block k;
+
+			if (q4)
+				kg_unpack_q4_K(&k, row, i);
+			else
+				kg_unpack_q6_K(&k, row, i);
+			for (int t = 0; t < tokens; t++) {
+				const struct block_q8_K *b = x + t * nb + i;
+				__m256i isum = kg_isum(&k, b->qs);
+
+				if (q4)
+					q4_K_step(b->d, k.d, k.dmin, isum,
+						  _mm_madd_epi16(k.mins, bsum_pairs(b)),
+						  &acc[t], &acc_m[t]);
+				else
+					acc[t] = fma_block(b->d * k.d,
+							   q6_K_unbias(isum, k.sc8, b), acc[t]);
+			}
+		}
+		for (int t = 0; t < tokens; t++)
+			out[t * out_stride + r] = q4 ? q4_K_end(acc[t], acc_m[t]) : hsum8(acc[t]);
+	}
+}
+
+BATCH_KERNEL(mbr_gemm_q4_K_q8_K_avx2, kg_gemm, 1)
+
+BATCH_KERNEL(mbr_gemm_q6_K_q8_K_avx2, kg_gemm, 0)

@@ -149,6 +149,14 @@ ALWAYS_INLINE __m128i k4_unpack(const uint8_t *packed)
 	return _mm_or_si128(a, b);
 }
 
+/* The activation pair sums Q4_K's and Q5_K's mins go by: bsums[2j] +
+ * bsums[2j + 1] for j 0..7, as int16. */
+ALWAYS_INLINE __m128i bsum_pairs(const struct block_q8_K *b)
+{
+	return _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b->bsums),
+			      _mm_loadu_si128((const __m128i *)b->bsums + 1));
+}
+
 /*
  * Q4_K and Q5_K: 32-byte chunk c of qs has sub-block 2c in its low
  * nibbles and 2c + 1 in its high ones. qh is NULL for Q4_K; for Q5_K bit
@@ -164,7 +172,7 @@ ALWAYS_INLINE __m256i k4_block(const struct block_q8_K *b, const uint8_t *scales
 			       const uint8_t *qs, const uint8_t *qh, __m128i *msum)
 {
 	const __m256i low = _mm256_set1_epi8(0x0f);
-	__m128i both = k4_unpack(scales), pairs;
+	__m128i both = k4_unpack(scales);
 	__m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(both));
 	__m256i isum = _mm256_setzero_si256(), h = _mm256_setzero_si256();
 
@@ -189,10 +197,25 @@ ALWAYS_INLINE __m256i k4_block(const struct block_q8_K *b, const uint8_t *scales
 		isum = add_scaled(isum, hi, b->qs + 64 * c + 32, scale_one(sc16, 2 * c + 1));
 	}
 	/* mins: sum m[j] * (bsums[2j] + bsums[2j + 1]), in four lanes */
-	pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b->bsums),
-			       _mm_loadu_si128((const __m128i *)b->bsums + 1));
-	*msum = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(both, both)), pairs);
+	*msum = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(both, both)),
+			       bsum_pairs(b));
 	return isum;
+}
+
+/* Q4_K's float steps for a super-block: the mins and the sums scaled and
+ * accumulated apart (bd: the activations' scale; d, dmin: the block's) */
+ALWAYS_INLINE void q4_K_step(float bd, float d, float dmin, __m256i isum, __m128i msum,
+			     __m256 *acc, __m128 *acc_m)
+{
+	*acc_m = _mm_fmadd_ps(_mm_set1_ps(-bd * dmin), _mm_cvtepi32_ps(msum), *acc_m);
+	*acc = fma_block(bd * d, isum, *acc);
+}
+
+ALWAYS_INLINE float q4_K_end(__m256 acc, __m128 acc_m)
+{
+	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+	return hsum8(acc) + _mm_cvtss_f32(acc_m);
 }
 
 void KQUANT_FN(q4_K)(int64_t n, float *s, const void *w, const void *x)
@@ -207,13 +230,9 @@ void KQUANT_FN(q4_K)(int64_t n, float *s, const void *w, const void *x)
 		__m128i msum;
 		__m256i isum = k4_block(&b[i], a[i].scales, a[i].qs, NULL, &msum);
 
-		acc_m = _mm_fmadd_ps(_mm_set1_ps(-b[i].d * half(a[i].dmin)),
-				     _mm_cvtepi32_ps(msum), acc_m);
-		acc = fma_block(b[i].d * half(a[i].d), isum, acc);
+		q4_K_step(b[i].d, half(a[i].d), half(a[i].dmin), isum, msum, &acc, &acc_m);
 	}
-	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
-	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
-	*s = hsum8(acc) + _mm_cvtss_f32(acc_m);
+	*s = q4_K_end(acc, acc_m);
 }
 
 void KQUANT_FN(q5_K)(int64_t n, float *s, const void *w, const void *x)
@@ -240,6 +259,13 @@ void KQUANT_FN(q5_K)(int64_t n, float *s, const void *w, const void *x)
  * ql[64 h + 32 (k % 2) + l] and bit pair k of qh[32 h + l]; codes carry
  * a bias of 32, taken out against the activation's sums.
  */
+/* Q6_K's codes are stored plus 32: take 32 x the scaled activation sums
+ * off the integer sum */
+ALWAYS_INLINE __m256i q6_K_unbias(__m256i isum, __m128i sc, const struct block_q8_K *b)
+{
+	return _mm256_sub_epi32(isum, _mm256_slli_epi32(scaled_bsums(sc, b), 5));
+}
+
 void KQUANT_FN(q6_K)(int64_t n, float *s, const void *w, const void *x)
 {
 	const struct block_q6_K *a = w;
@@ -274,8 +300,7 @@ void KQUANT_FN(q6_K)(int64_t n, float *s, const void *w, const void *x)
 						  scale_pair(sc, 8 * h + 2 * k));
 			}
 		}
-		isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(scaled_bsums(sc, &b[i]), 5));
-		acc = fma_block(b[i].d * half(a[i].d), isum, acc);
+		acc = fma_block(b[i].d * half(a[i].d), q6_K_unbias(isum, sc, &b[i]), acc);
 	}
 	*s = hsum8(acc);
 }

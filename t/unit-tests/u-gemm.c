@@ -189,7 +189,7 @@ static void test_gemm__traits(void)
 		UT_CHECK(!mbr_kernel_traits_isa(gemm_types[i], MBR_KERNELS_REF)->gemm);
 	each_gemm(complete);
 	if (mbr_kernel_traits_isa(MBR_TYPE_F32, MBR_KERNELS_AVX512))
-		UT_EQ_INT(each_gemm(complete), 8);
+		UT_EQ_INT(each_gemm(complete), 10);
 }
 
 /* One vec_dot_rows call against vec_dot; the number of outputs that
