@@ -22,6 +22,9 @@
 # run of a fresh process (a 64-token prompt after a two-token warm-up;
 # decode counts sampling and printing; best of -r processes) and that
 # run's peak RSS.
+# For the kernels a CPU without AVX-512 gets, run it with MBR_KERNELS=avx2
+# and LLAMA_BIN pointing at a llama.cpp built with -DGGML_NATIVE=OFF
+# -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF.
 set -eu
 cd "$(dirname "$0")"
 src=$(cd ../.. && pwd)
