@@ -1,6 +1,7 @@
 /*
  * weights.c - tensor bytes for the engine, from a file or a stored version.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <string.h>
@@ -14,6 +15,29 @@ struct weights_priv {
 	void **joined;			/* version: buffers of chunked tensors */
 	char *name;
 };
+
+/*
+ * Ask for 2 MiB pages under weights the engine reads over and over (best
+ * effort: the kernel may have no transparent huge pages, the file system
+ * no large folios). Pages of a file read in while so advised are cached
+ * as 2 MiB folios and mapped by one page-table entry each instead of 512:
+ * fewer TLB misses anywhere, and far fewer faults on a VM whose
+ * hypervisor drops the mappings of guest pages now and then (the
+ * benchmark VM's; there, one read per 4 KiB over TinyLlama's F16 file
+ * took 0.3-0.7 s a pass in 4 KiB folios and 0.01-0.03 s in 2 MiB ones).
+ * Pages the cache already holds keep their size.
+ */
+static void advise_huge(const void *data, size_t size)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t start = ((uintptr_t)data + huge - 1) & ~(huge - 1);
+	uintptr_t end = ((uintptr_t)data + size) & ~(huge - 1);
+
+#ifdef MADV_HUGEPAGE
+	if (start < end)
+		madvise((void *)start, end - start, MADV_HUGEPAGE);
+#endif
+}
 
 static int weights_alloc(struct mbr_weights **out, const char *name)
 {
@@ -66,6 +90,7 @@ int mbr_weights_open_file(struct mbr_weights **out, const char *path)
 		 * not, over 8 pairs of runs that scatter by +-0.1 each).
 		 */
 		madvise((void *)w->mf->data, w->mf->size, MADV_NORMAL);
+		advise_huge(w->mf->data, w->mf->size);
 		for (size_t i = 0; i < w->mf->n_tensors; i++)
 			w->data[i] = w->mf->data + w->mf->tensors[i].offset;
 	}
@@ -124,6 +149,7 @@ static int bind_tensor(struct mbr_weights *w, struct mbr_repo *repo,
 		if ((err = mbr_odb_read(&p->objects[i], repo->odb, &mt->chunks[0])))
 			return err;
 		w->data[i] = p->objects[i]->data;
+		advise_huge(w->data[i], mt->size);
 		return 0;
 	}
 	buf = p->joined[i] = malloc(mt->size ? mt->size : 1);
