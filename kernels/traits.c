@@ -148,6 +148,12 @@ static void patch_table(struct mbr_kernel_traits *dst,
 			t++;
 			assert(t < dst + ARRAY_SIZE(ref_traits));
 		}
+		/* rows and batches give their dot's bits: a patch with a
+		 * new dot drops the old dot's unless it brings its own */
+		if (p->vec_dot) {
+			t->vec_dot_rows = NULL, t->dot_rows = 0;
+			t->gemm = NULL, t->gemm_pack = NULL, t->gemm_pack_size = NULL;
+		}
 		PATCH(dequantize);
 		PATCH(vec_dot);
 		PATCH(from_float);

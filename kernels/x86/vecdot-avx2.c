@@ -479,13 +479,17 @@ ALWAYS_INLINE void qg_pass(int q4, int64_t nb, int parity, const unsigned char *
 	for (int64_t b = parity; b < nb; b += 2) {
 		struct qg_weights k[QG_ROWS];
 
+#pragma GCC unroll 2
 		for (int r = 0; r < QG_ROWS; r++)
 			k[r] = qg_unpack(q4, w[r], b);
+		/* unrolled: GCC would keep the sums in memory */
+#pragma GCC unroll 4
 		for (int t = 0; t < QG_TOKENS; t++) {
 			__m256i y = load32(x[t][b].qs);
 			__m256 dx = _mm256_set1_ps(half(x[t][b].d));
 			__m256i off = _mm256_maddubs_epi16(_mm256_set1_epi8(8), y);
 
+#pragma GCC unroll 2
 			for (int r = 0; r < QG_ROWS; r++) {
 				/* dot_offset's and q8_0_block's integer sums */
 				__m256i p = q4 ? _mm256_sub_epi16(_mm256_maddubs_epi16(k[r].u, y), off) :
