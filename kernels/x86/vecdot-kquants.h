@@ -257,10 +257,9 @@ void KQUANT_FN(q5_K)(int64_t n, float *s, const void *w, const void *x)
 /*
  * Q6_K: element 128 h + 32 k + l has the low nibble k / 2 of
  * ql[64 h + 32 (k % 2) + l] and bit pair k of qh[32 h + l]; codes carry
- * a bias of 32, taken out against the activation's sums.
+ * a bias of 32, taken out against the activation's sums: 32 x the
+ * scaled sums off the integer sum.
  */
-/* Q6_K's codes are stored plus 32: take 32 x the scaled activation sums
- * off the integer sum */
 ALWAYS_INLINE __m256i q6_K_unbias(__m256i isum, __m128i sc, const struct block_q8_K *b)
 {
 	return _mm256_sub_epi32(isum, _mm256_slli_epi32(scaled_bsums(sc, b), 5));
