@@ -758,8 +758,8 @@ static void rope_angles(struct mbr_session *s, int n, int pos)
 	}
 }
 
-/* ggml's NORM mode: adjacent pairs (2i, 2i+1) of each head rotate. */
-/* Rotate the n_heads heads of token t's vectors in vec. */
+/* Rotate the n_heads heads of token t's vectors in vec, in ggml's NORM
+ * mode: adjacent pairs (2i, 2i+1) of each head rotate. */
 static void rope_rotate(const struct mbr_session *s, float *vec, int t, int n_heads)
 {
 	const struct mbr_model_config *c = &s->m->cfg;

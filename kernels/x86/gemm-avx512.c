@@ -247,8 +247,8 @@ void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
  * vectors and issues 24 FMAs and 3 conversions; in L1 it runs at ~90% of
  * the benchmark machine's (Zen 5) FMA peak, whether the weights come as
  * halves or as floats, and 2-3% faster than 2 x 8 tiles, which load 10
- * vectors per 16 FMAs. Converting the tokens in the tiles instead of widening them once,
- * as 4 x 4 tiles did, doubles the conversions.
+ * vectors per 16 FMAs. Converting the tokens in the tiles instead of
+ * widening them once, as 4 x 4 tiles did, doubles the conversions.
  *
  * What is left around the tiles is the widening and the lane sums kept
  * between blocks (stored and loaded again at every block): with the

@@ -451,20 +451,21 @@ struct qg_weights {
 ALWAYS_INLINE struct qg_weights qg_unpack(int q4, const unsigned char *row, int64_t b)
 {
 	struct qg_weights k;
+	mbr_half d;
 
 	if (q4) {
 		const struct block_q4_0 *a = (const struct block_q4_0 *)row + b;
 
-		k.u = nibbles32(a->qs);
-		k.q = k.u;
-		k.d = _mm256_set1_ps(half(a->d));
+		k.u = k.q = nibbles32(a->qs);
+		d = a->d;
 	} else {
 		const struct block_q8_0 *a = (const struct block_q8_0 *)row + b;
 
 		k.q = load32(a->qs);
 		k.u = _mm256_sign_epi8(k.q, k.q);
-		k.d = _mm256_set1_ps(half(a->d));
+		d = a->d;
 	}
+	k.d = _mm256_set1_ps(half(d));
 	return k;
 }
 
