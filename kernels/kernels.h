@@ -77,11 +77,12 @@ static inline void mbr_gemm_ahead_begin(struct mbr_gemm_ahead *a, int64_t steps)
 }
 
 /* The tile calls (ahead steps) of an F16 batch kernel: tiles of three
- * rows over column blocks of `block`, for each `per_tile` tokens. */
-static inline int64_t mbr_gemm_f16_tiles(int64_t n, int rows, int tokens,
+ * rows over the first n_vec columns in blocks of `block`, for each
+ * `per_tile` tokens. */
+static inline int64_t mbr_gemm_f16_tiles(int64_t n_vec, int rows, int tokens,
 					 int per_tile, int block)
 {
-	return (tokens + per_tile - 1) / per_tile * ((n / 32 * 32 + block - 1) / block) *
+	return (tokens + per_tile - 1) / per_tile * ((n_vec + block - 1) / block) *
 	       ((rows + 2) / 3);
 }
 
@@ -276,6 +277,10 @@ void mbr_vec_dot_q3_K_q8_K_avx512(int64_t n, float *s, const void *w, const void
 void mbr_vec_dot_q4_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q5_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
 void mbr_vec_dot_q6_K_q8_K_avx512(int64_t n, float *s, const void *w, const void *x);
+void mbr_vec_dot_f16_f16_avx512(int64_t n, float *s, const void *w, const void *x);
+#define MBR_F16_ROWS 4
+void mbr_vec_dot_rows_f16_f16_avx512(int64_t n, float *s, const void *w,
+				     size_t w_row_bytes, const void *x);
 #define MBR_Q4_0_ROWS 4
 void mbr_vec_dot_rows_q4_0_q8_0_avx512(int64_t n, float *s, const void *w,
 				       size_t w_row_bytes, const void *x);

@@ -92,9 +92,11 @@ static const struct mbr_kernel_traits avx2_patches[] = {
 	.gemm_pack_size = mbr_gemm_pack_size_q8_K_avx512
 
 /* What AVX-512 VNNI replaces on top of AVX2, and the batched products,
- * which mirror this set's dots (F16's is still AVX2's). */
+ * which mirror this set's dots. */
 static const struct mbr_kernel_traits avx512_patches[] = {
-	{ .type = MBR_TYPE_F16, .gemm = mbr_gemm_f16_f16_avx512 },
+	{ .type = MBR_TYPE_F16, .vec_dot = mbr_vec_dot_f16_f16_avx512,
+	  .gemm = mbr_gemm_f16_f16_avx512,
+	  .vec_dot_rows = mbr_vec_dot_rows_f16_f16_avx512, .dot_rows = MBR_F16_ROWS },
 	{ .type = MBR_TYPE_Q8_0, .vec_dot = mbr_vec_dot_q8_0_q8_0_avx512,
 	  GEMM_Q8_0(q8_0) },
 	{ .type = MBR_TYPE_Q4_0, .vec_dot = mbr_vec_dot_q4_0_q8_0_avx512,

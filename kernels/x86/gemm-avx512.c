@@ -20,14 +20,13 @@
  * and bias times each token's sum of codes, packed with the group, is taken
  * out of the integer sum (exact), once per block for every row.
  *
- * F16 against F16 (vecdot-avx2.c's order, ggml's): a zmm of 16 products
- * per (row, token) covers two of the dot's four 8-lane accumulators, so a
- * tile of 3 rows x 8 tokens passes over the rows twice, once per pair of
- * accumulators, and each output ends with the dot's own reduction and
- * double tail. The rows go in column blocks, the lane sums kept between
- * them. There is no packed group: the tokens are read as the halves they
- * were converted to, each column block of eight tokens widened once into
- * floats in L1 (exact), the weights in the tiles.
+ * F16 against F16 (f16-avx512.h's order): a zmm of 16 products per
+ * (row, token) is the dot's accumulator, in tiles of 3 rows x 8 tokens;
+ * each output ends with the dot's own reduction and double tail. The rows
+ * go in column blocks, the accumulators kept between them. There is no
+ * packed group: the tokens are read as the halves they were converted
+ * to, each column block of eight tokens widened once into floats in L1
+ * (exact), the weights in the tiles.
  *
  * Q4_K and Q6_K against Q8_K: as Q8_0, a zmm per lane of the dot's 8-lane
  * accumulator for 16 tokens; see their section below.
@@ -42,6 +41,7 @@
 #include "scales.h"
 
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni")
+#include "f16-avx512.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define T MBR_GEMM_TOKENS
@@ -243,35 +243,41 @@ void mbr_gemm_q4_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,
  * A call's rows go F16_ROWS at a time through the columns in blocks,
  * eight tokens at a time. The block of those tokens is widened once into
  * a float buffer that stays in L1, and every tile of 3 rows x 8 tokens
- * widens its rows' halves itself. Per 32 columns such a tile loads 11
+ * widens its rows' halves itself. Per 16 columns such a tile loads 11
  * vectors and issues 24 FMAs and 3 conversions; in L1 it runs at ~90% of
  * the benchmark machine's (Zen 5) FMA peak, whether the weights come as
  * halves or as floats, and 2-3% faster than 2 x 8 tiles, which load 10
  * vectors per 16 FMAs. Converting the tokens in the tiles instead of
  * widening them once, as 4 x 4 tiles did, doubles the conversions.
  *
- * What is left around the tiles is the widening and the lane sums kept
- * between blocks (stored and loaded again at every block): with the
- * weights in L2, leaving either out (wrong sums, for the timing) was 5-7%
- * faster each. Hence 48 rows per widened block rather than 24: +4-5%
- * there, and +4% in F16 prompts (12 rounds, 2 threads). Blocks of 1024
- * columns were +1-4% with the weights in L2 but -1% in the prompts (the
- * floats take 32 of L1's 48 KiB); widening the tokens once per batch into
- * floats read from L2 instead gains nothing.
+ * What is left around the tiles is the widening and the accumulators
+ * kept between blocks (stored and loaded again at every block). In the
+ * AVX2 order, two per output, leaving either out (wrong sums, for the
+ * timing) was 5-7% faster each with the weights in L2; one per output
+ * (f16-avx512.h) made the 22 layers' products 10% faster on one thread
+ * (bench-matmul, pinned: 66-68 -> 72-74 tokens/s). 48 rows per widened
+ * block rather than 24 halve the widening: +4% in F16 prompts (AVX2
+ * order, 12 rounds, 2 threads); 24 or 36 now, whose accumulators would
+ * stay in L1 beside the tokens, are 5% slower. Blocks of 1024 columns
+ * were +1-4% with the weights in L2 but -1% in the prompts (the floats
+ * take 32 of L1's 48 KiB); widening the tokens once per batch into
+ * floats read from L2 gains nothing, nor does widening them in the
+ * block's first tile, fetching the next block's halves during this one
+ * (-5%), fetching the next tile's rows into L1 (0%) or reducing sixteen
+ * outputs' accumulators at once (-2%).
  */
 #define F16_ROWS 48
 #define F16_TOKENS 8
 #define F16_BLOCK 512
 
 /*
- * The lane sums of one call's eight tokens, carried from column block to
- * column block: st[r][t][0] holds the dot's accumulators 0 and 1 for row
- * r and token t (elements i .. i + 15 of every 32), st[r][t][1] its
- * accumulators 2 and 3. A float stored and loaded again is the same
- * float, so cutting the rows into blocks changes no bit of the sums. The
- * first block starts from zero rather than from a cleared st.
+ * The accumulators of one call's eight tokens, carried from column block
+ * to column block: st[r][t] for row r and token t. A float stored and
+ * loaded again is the same float, so cutting the rows into blocks changes
+ * no bit of the sums. The first block starts from zero rather than from a
+ * cleared st.
  */
-typedef __m512 f16_state[F16_ROWS][F16_TOKENS][2];
+typedef __m512 f16_state[F16_ROWS][F16_TOKENS];
 typedef float f16_tokens[F16_TOKENS][F16_BLOCK];
 
 /* halves [i0, i1) of the tokens' rows of n into the block's floats;
@@ -281,34 +287,33 @@ static void f16_widen(f16_tokens x, const mbr_half *src, int tokens, int64_t n,
 {
 	for (int t = 0; t < F16_TOKENS; t++)
 		for (int64_t i = i0; i < i1; i += 16)
-			_mm512_store_ps(&x[t][i - i0], t < tokens ? _mm512_cvtph_ps(
-				_mm256_loadu_si256((const __m256i *)(src + t * n + i))) :
+			_mm512_store_ps(&x[t][i - i0], t < tokens ? f16_load16(src + t * n + i) :
 				_mm512_setzero_ps());
 }
 
 /*
- * st[r][t][h / 16] += products of elements i + h .. i + h + 15 for every
- * i, a multiple of 32 in [i0, i1), for R rows and the eight tokens (x:
- * the block, from i0); the first block sets them.
+ * st[r][t] += the products of elements [i0, i1) for R rows and the eight
+ * tokens (x: the block, from i0), after mbr_gemm_ahead_step; the first
+ * block sets them.
  */
-ALWAYS_INLINE void f16_pass(int R, int64_t i0, int64_t i1, int h,
-			    const mbr_half *w, size_t w_row, f16_tokens x,
-			    __m512 (*st)[F16_TOKENS][2])
+ALWAYS_INLINE void f16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
+			    size_t w_row, f16_tokens x, __m512 (*st)[F16_TOKENS],
+			    struct mbr_gemm_ahead *ahead)
 {
 	__m512 acc[3][F16_TOKENS];
 
+	mbr_gemm_ahead_step(ahead);
 #pragma GCC unroll 3
 	for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
 		for (int t = 0; t < F16_TOKENS; t++)
-			acc[r][t] = i0 ? st[r][t][h / 16] : _mm512_setzero_ps();
-	for (int64_t i = i0 + h; i < i1; i += 32) {
+			acc[r][t] = i0 ? st[r][t] : _mm512_setzero_ps();
+	for (int64_t i = i0; i < i1; i += 16) {
 		__m512 wv[3];
 
 #pragma GCC unroll 3
 		for (int r = 0; r < R; r++)
-			wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)
-								   (w + r * w_row + i)));
+			wv[r] = f16_load16(w + r * w_row + i);
 #pragma GCC unroll 8
 		for (int t = 0; t < F16_TOKENS; t++) {
 			__m512 xv = _mm512_load_ps(&x[t][i - i0]);
@@ -324,33 +329,7 @@ ALWAYS_INLINE void f16_pass(int R, int64_t i0, int64_t i1, int h,
 	for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
 		for (int t = 0; t < F16_TOKENS; t++)
-			st[r][t][h / 16] = acc[r][t];
-}
-
-ALWAYS_INLINE void f16_tile(int R, int64_t i0, int64_t i1, const mbr_half *w,
-			    size_t w_row, f16_tokens x, __m512 (*st)[F16_TOKENS][2],
-			    struct mbr_gemm_ahead *ahead)
-{
-	mbr_gemm_ahead_step(ahead);
-	f16_pass(R, i0, i1, 0, w, w_row, x, st);
-	f16_pass(R, i0, i1, 16, w, w_row, x, st);
-}
-
-ALWAYS_INLINE __m256 high8(__m512 v)
-{
-	return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-}
-
-/* vecdot-avx2.c's reduce4 of the accumulators lo/hi halves of a, b. */
-ALWAYS_INLINE float reduce4(__m512 a, __m512 b)
-{
-	__m256 a0 = _mm512_castps512_ps256(a), a1 = high8(a);
-	__m256 a2 = _mm512_castps512_ps256(b), a3 = high8(b);
-	__m256 t = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
-
-	s = _mm_hadd_ps(s, s);
-	return _mm_cvtss_f32(_mm_hadd_ps(s, s));
+			st[r][t] = acc[r][t];
 }
 
 /* rows <= F16_ROWS against eight tokens (past `tokens`: computed, not
@@ -359,12 +338,12 @@ static void f16_rows(int64_t n, int rows, int tokens, float *out,
 		     size_t out_stride, const mbr_half *w, size_t w_row,
 		     const mbr_half *x, struct mbr_gemm_ahead *ahead)
 {
-	int64_t n32 = n - n % 32;
+	int64_t n16 = n - n % 16;
 	f16_tokens xb __attribute__((aligned(64)));
 	f16_state st;
 
-	for (int64_t i0 = 0; i0 < n32; i0 += F16_BLOCK) {
-		int64_t i1 = i0 + F16_BLOCK < n32 ? i0 + F16_BLOCK : n32;
+	for (int64_t i0 = 0; i0 < n16; i0 += F16_BLOCK) {
+		int64_t i1 = i0 + F16_BLOCK < n16 ? i0 + F16_BLOCK : n16;
 		int r = 0;
 
 		f16_widen(xb, x, tokens, n, i0, i1);
@@ -376,15 +355,9 @@ static void f16_rows(int64_t n, int rows, int tokens, float *out,
 			f16_tile(1, i0, i1, w + r * w_row, w_row, xb, st + r, ahead);
 	}
 	for (int r = 0; r < rows; r++)
-		for (int t = 0; t < tokens; t++) {
-			/* ggml keeps the total and the leftovers in double */
-			double sum = n32 ? reduce4(st[r][t][0], st[r][t][1]) : 0;
-
-			for (int64_t i = n32; i < n; i++)
-				sum += (double)(_cvtsh_ss(w[r * w_row + i]) *
-						_cvtsh_ss(x[t * n + i]));
-			out[t * out_stride + r] = (float)sum;
-		}
+		for (int t = 0; t < tokens; t++)
+			out[t * out_stride + r] = f16_finish(n16 ? st[r][t] : _mm512_setzero_ps(),
+							     w + r * w_row, x + t * n, n16, n);
 }
 
 void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
@@ -396,7 +369,8 @@ void mbr_gemm_f16_f16_avx512(int64_t n, int rows, int tokens, float *out,
 	size_t w_row = w_row_bytes / sizeof(mbr_half);
 
 	assert(tokens >= 1 && tokens <= T && w_row_bytes % sizeof(mbr_half) == 0);
-	mbr_gemm_ahead_begin(ahead, mbr_gemm_f16_tiles(n, rows, tokens, F16_TOKENS, F16_BLOCK));
+	mbr_gemm_ahead_begin(ahead, mbr_gemm_f16_tiles(n - n % 16, rows, tokens, F16_TOKENS,
+						       F16_BLOCK));
 	/* eight tokens at a time, each over all the rows: the rows stay in
 	 * L2 for the next eight */
 	for (int t = 0; t < tokens; t += F16_TOKENS)

@@ -223,7 +223,8 @@ void mbr_gemm_f16_f16_avx2(int64_t n, int rows, int tokens, float *out,
 	size_t w_row = w_row_bytes / sizeof(mbr_half);
 
 	assert(tokens >= 1 && tokens <= MBR_GEMM_TOKENS && w_row_bytes % sizeof(mbr_half) == 0);
-	mbr_gemm_ahead_begin(ahead, mbr_gemm_f16_tiles(n, rows, tokens, G16_TOKENS, G16_BLOCK));
+	mbr_gemm_ahead_begin(ahead, mbr_gemm_f16_tiles(n - n % 32, rows, tokens, G16_TOKENS,
+						       G16_BLOCK));
 	/* four tokens at a time, each over all the rows: the rows stay in
 	 * L2 for the next four */
 	for (int t = 0; t < tokens; t += G16_TOKENS)

@@ -30,7 +30,68 @@
 
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni")
 
+#include "f16-avx512.h"
+
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* ---- F16 against F16, in f16-avx512.h's order */
+
+void mbr_vec_dot_f16_f16_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+	const mbr_half *a = w, *b = x;
+	int64_t n16 = n - n % 16;
+	__m512 acc = _mm512_setzero_ps();
+
+	for (int64_t i = 0; i < n16; i += 16)
+		acc = _mm512_fmadd_ps(f16_load16(a + i), f16_load16(b + i), acc);
+	*s = f16_finish(acc, a, b, n16, n);
+}
+
+ALWAYS_INLINE void f16_step_rows(int R, const mbr_half *const *a, const mbr_half *b,
+				 int64_t i, __m512 *acc)
+{
+	__m512 xv = f16_load16(b + i);
+
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++)
+		acc[r] = _mm512_fmadd_ps(f16_load16(a[r] + i), xv, acc[r]);
+}
+
+/*
+ * MBR_F16_ROWS rows at once: their FMA chains overlap, where one row's
+ * waits four cycles per 16 elements (from cache 58 against 97 ns a row of
+ * 2048). Side by side, the rows are streams a row apart that the hardware
+ * prefetcher follows worse than one row after another: from memory the
+ * kernel ran at 0.8x of the dot's pace until each line was asked for one
+ * call ahead (1.0x; two calls ahead 0.9x).
+ */
+void mbr_vec_dot_rows_f16_f16_avx512(int64_t n, float *s, const void *w,
+				     size_t w_row_bytes, const void *x)
+{
+	enum { R = MBR_F16_ROWS };
+	const mbr_half *b = x, *a[R];
+	int64_t n16 = n - n % 16, i = 0;
+	size_t ahead = R * w_row_bytes;
+	__m512 acc[R];
+
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++) {
+		a[r] = (const mbr_half *)((const char *)w + r * w_row_bytes);
+		acc[r] = _mm512_setzero_ps();
+	}
+	for (; i + 32 <= n16; i += 32) {
+#pragma GCC unroll 4
+		for (int r = 0; r < R; r++)
+			_mm_prefetch((const char *)(a[r] + i) + ahead, _MM_HINT_T0);
+		f16_step_rows(R, a, b, i, acc);
+		f16_step_rows(R, a, b, i + 16, acc);
+	}
+	if (i < n16)
+		f16_step_rows(R, a, b, i, acc);
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++)
+		s[r] = f16_finish(acc[r], a[r], b, n16, n);
+}
 
 /* ---- eight blocks' fp16 fields as floats */
 

@@ -155,15 +155,18 @@ static int shapes(const struct mbr_kernel_traits *t)
 	static const int rows[] = { 1, 2, 5, 7, 16, 50 };
 	static const int tokens[] = { 1, 2, 7, 13, 16 };
 	/* one block; 13 (one group of eight and five over); 20 (for F16
-	 * a column block of 512 and a shorter one); 64 of them, plus for
-	 * F16 a ragged tail past the last 32, and a row of only the tail
-	 * (no lane sums at all); K-quant blocks are 256 wide */
-	int64_t tail = t->type == MBR_TYPE_F16 ? 8 : 0;
-	int64_t blk = t->type == MBR_TYPE_F16 ? 32 : mbr_type_get(t->type)->block_elems;
-	int64_t cols[] = { tail, blk, 13 * blk + tail, 20 * blk + tail, 64 * blk + tail };
+	 * a column block of 512 and a shorter one, no tail); 13 and 64 of
+	 * them plus, for F16, a ragged tail of 24 (past the last 16 for the
+	 * AVX-512 order, past the last 32 for AVX2's), and rows of only a
+	 * tail (8: no lane sums at all; 24: AVX-512 has one step); K-quant
+	 * blocks are 256 wide */
+	int f16 = t->type == MBR_TYPE_F16;
+	int64_t tail = f16 ? 24 : 0;
+	int64_t blk = f16 ? 32 : mbr_type_get(t->type)->block_elems;
+	int64_t cols[] = { 8, 24, blk, 13 * blk + tail, 20 * blk, 64 * blk + tail };
 	int bad = 0;
 
-	for (size_t c = tail ? 0 : 1; c < MBR_ARRAY_SIZE(cols); c++)
+	for (size_t c = f16 ? 0 : 2; c < MBR_ARRAY_SIZE(cols); c++)
 		for (size_t r = 0; r < MBR_ARRAY_SIZE(rows); r++)
 			for (size_t k = 0; k < MBR_ARRAY_SIZE(tokens); k++)
 				bad += check_case(t, cols[c], rows[r], tokens[k]);
@@ -242,15 +245,17 @@ static void test_gemm__rows_match_vec_dot(void)
 				continue;
 			seen++;
 			UT_CHECK(t->dot_rows >= 2 && 64 % t->dot_rows == 0);
+			/* F16 also with a tail past the last 16 */
 			for (size_t c = 0; c < MBR_ARRAY_SIZE(cols); c++)
 				for (int rep = 0; rep < 4; rep++)
-					UT_EQ_INT(check_rows(t, cols[c]), 0);
+					UT_EQ_INT(check_rows(t, cols[c] + (type == MBR_TYPE_F16 ? 8 : 0)), 0);
 		}
-	/* the reference set has none; AVX-512 has Q4_0's */
+	/* the reference set has none; AVX-512 has Q4_0's and F16's */
 	UT_CHECK(!mbr_kernel_traits_isa(MBR_TYPE_Q4_0, MBR_KERNELS_REF)->vec_dot_rows);
 	if (mbr_kernel_traits_isa(MBR_TYPE_Q4_0, MBR_KERNELS_AVX512))
-		UT_CHECK(seen >= 1 &&
-			 mbr_kernel_traits_isa(MBR_TYPE_Q4_0, MBR_KERNELS_AVX512)->vec_dot_rows);
+		UT_CHECK(seen >= 2 &&
+			 mbr_kernel_traits_isa(MBR_TYPE_Q4_0, MBR_KERNELS_AVX512)->vec_dot_rows &&
+			 mbr_kernel_traits_isa(MBR_TYPE_F16, MBR_KERNELS_AVX512)->vec_dot_rows);
 	else
 		printf("# no set with several-row dots on this CPU\n");
 }
