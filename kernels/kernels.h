@@ -19,6 +19,7 @@
 #ifndef MBR_KERNELS_H
 #define MBR_KERNELS_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +34,10 @@ typedef void (*mbr_vec_dot_fn)(int64_t n, float *s, const void *w,
  * s[r] = the dot product of weight row r (at w + r * w_row_bytes) and x,
  * for r below the traits' dot_rows: a decode step's vec_dot for a few
  * rows at once, sharing the work on x, bit for bit vec_dot's results.
+ * The matmul passes rows a run apart and calls again with the rows after
+ * them, so the kernels fetch ahead the rows that follow each in memory.
  */
+#define MBR_DOT_ROWS_MAX 8
 typedef void (*mbr_vec_dot_rows_fn)(int64_t n, float *s, const void *w,
 				    size_t w_row_bytes, const void *x);
 
@@ -282,6 +286,8 @@ void mbr_vec_dot_f16_f16_avx512(int64_t n, float *s, const void *w, const void *
 void mbr_vec_dot_rows_f16_f16_avx512(int64_t n, float *s, const void *w,
 				     size_t w_row_bytes, const void *x);
 #define MBR_Q4_0_ROWS 4
+static_assert(MBR_F16_ROWS <= MBR_DOT_ROWS_MAX && MBR_Q4_0_ROWS <= MBR_DOT_ROWS_MAX,
+	      "the matmul's buffer of a call's dots");
 void mbr_vec_dot_rows_q4_0_q8_0_avx512(int64_t n, float *s, const void *w,
 				       size_t w_row_bytes, const void *x);
 void mbr_gemm_q8_0_q8_0_avx512(int64_t n, int rows, int tokens, float *out,

@@ -271,28 +271,39 @@ struct matmul_task {
  */
 #define ROW_TILE 48
 
-static void rows_by_vec_dot(const struct matmul_task *m, const struct matmul_part *p,
-			    int64_t r0, int64_t r1)
+/*
+ * One token's rows r0 .. r1. A several-row dot takes its R rows from R
+ * equal runs of the range, one from each, so that each run is read front
+ * to back as one stream: R adjacent rows are R streams that end after a
+ * row, which the hardware prefetcher followed worse. The rows left over
+ * go one at a time.
+ */
+static void token_rows(const struct matmul_part *p, float *out,
+		       const unsigned char *xq, int64_t r0, int64_t r1)
 {
 	const struct mbr_matrix *w = p->w;
 	const unsigned char *wdata = w->data;
+	int R = p->wk->vec_dot_rows ? p->wk->dot_rows : 0;
+	int64_t run = R ? (r1 - r0) / R : 0;
 
-	for (int t = 0; t < m->n; t++) {
-		const unsigned char *xq = m->xq + (size_t)t * m->xq_row_bytes;
-		float *out = p->out + (size_t)t * w->rows;
+	for (int64_t i = 0; i < run; i++) {
+		float s[MBR_DOT_ROWS_MAX];
 
-		int64_t r = r0;
-
-		/* a few rows per call where the kernels share work on xq */
-		if (p->wk->vec_dot_rows)
-			for (; r + p->wk->dot_rows <= r1; r += p->wk->dot_rows)
-				p->wk->vec_dot_rows(w->cols, &out[r],
-						    wdata + (size_t)r * w->row_bytes,
-						    w->row_bytes, xq);
-		for (; r < r1; r++)
-			p->wk->vec_dot(w->cols, &out[r],
-				       wdata + (size_t)r * w->row_bytes, xq);
+		p->wk->vec_dot_rows(w->cols, s, wdata + (size_t)(r0 + i) * w->row_bytes,
+				    (size_t)run * w->row_bytes, xq);
+		for (int k = 0; k < R; k++)
+			out[r0 + i + k * run] = s[k];
 	}
+	for (int64_t r = r0 + R * run; r < r1; r++)
+		p->wk->vec_dot(w->cols, &out[r], wdata + (size_t)r * w->row_bytes, xq);
+}
+
+static void rows_by_vec_dot(const struct matmul_task *m, const struct matmul_part *p,
+			    int64_t r0, int64_t r1)
+{
+	for (int t = 0; t < m->n; t++)
+		token_rows(p, p->out + (size_t)t * p->w->rows,
+			   m->xq + (size_t)t * m->xq_row_bytes, r0, r1);
 }
 
 /* Rows r0 .. r1 of a part; empty when the rows have run out. */
@@ -405,8 +416,12 @@ static void matmul_task(void *arg, int ith, int nth)
 		const struct matmul_part *p = &m->part[i];
 		int64_t end = first_row(p->w->rows, ith + 1, nth);
 
-		for (int64_t r0 = first_row(p->w->rows, ith, nth); r0 < end; r0 += ROW_TILE)
-			rows_by_vec_dot(m, p, r0, r0 + ROW_TILE < end ? r0 + ROW_TILE : end);
+		/* several tokens: a tile at a time, while its rows are in
+		 * cache; one: the whole range, the dots' runs as long as can be */
+		int64_t tile = m->n > 1 ? ROW_TILE : end;
+
+		for (int64_t r0 = first_row(p->w->rows, ith, nth); r0 < end; r0 += tile)
+			rows_by_vec_dot(m, p, r0, r0 + tile < end ? r0 + tile : end);
 	}
 }
 

@@ -60,10 +60,9 @@ ALWAYS_INLINE void f16_step_rows(int R, const mbr_half *const *a, const mbr_half
 /*
  * MBR_F16_ROWS rows at once: their FMA chains overlap, where one row's
  * waits four cycles per 16 elements (from cache 58 against 97 ns a row of
- * 2048). Side by side, the rows are streams a row apart that the hardware
- * prefetcher follows worse than one row after another: from memory the
- * kernel ran at 0.8x of the dot's pace until each line was asked for one
- * call ahead (1.0x; two calls ahead 0.9x).
+ * 2048). Side by side, the rows are streams that the hardware prefetcher
+ * follows worse than one row after another: each line is asked for a row
+ * further in memory, where the matmul's next call reads (kernels.h).
  */
 void mbr_vec_dot_rows_f16_f16_avx512(int64_t n, float *s, const void *w,
 				     size_t w_row_bytes, const void *x)
@@ -71,7 +70,7 @@ void mbr_vec_dot_rows_f16_f16_avx512(int64_t n, float *s, const void *w,
 	enum { R = MBR_F16_ROWS };
 	const mbr_half *b = x, *a[R];
 	int64_t n16 = n - n % 16, i = 0;
-	size_t ahead = R * w_row_bytes;
+	size_t ahead = (size_t)n * sizeof(mbr_half);	/* the next call's rows */
 	__m512 acc[R];
 
 #pragma GCC unroll 4
@@ -344,13 +343,14 @@ void mbr_vec_dot_q5_1_q8_1_avx512(int64_t n, float *s, const void *w,
  * FMA per eight blocks, then hsum8: every output is bit for bit
  * mbr_vec_dot_q4_0_q8_0_avx512's.
  *
- * R rows read side by side are R streams a row apart, which the hardware
- * prefetcher follows worse than one row after another: from memory the
- * kernel was slower than vec_dot without the prefetches below, which ask
- * for the same place PREFETCH_ROWS rows (two calls) ahead. A prefetch
- * past the matrix's end is harmless: it never faults.
+ * R rows read side by side are R streams, which the hardware prefetcher
+ * follows worse than one row after another: from memory the kernel was
+ * slower than vec_dot without the prefetches below, which ask for the
+ * same place PREFETCH_ROWS rows further in memory, where the matmul's
+ * call after next reads (its rows are runs apart, see kernels.h). A
+ * prefetch past the matrix's end is harmless: it never faults.
  */
-#define PREFETCH_ROWS (2 * MBR_Q4_0_ROWS)
+#define PREFETCH_ROWS 2
 
 /* Lanes of blocks 2j (low 128 bits) and 2j + 1 (high) of p[j] summed
  * into lane k for block k. */
@@ -379,8 +379,8 @@ ALWAYS_INLINE void nibble_pair(const struct block_q4_0 *a, int both,
 }
 
 ALWAYS_INLINE void q4_0_group_rows(int R, int64_t i, int count, const uint8_t *w,
-				   size_t w_row_bytes, const struct block_q8_0 *x,
-				   __m256 acc[])
+				   size_t w_row_bytes, size_t ahead,
+				   const struct block_q8_0 *x, __m256 acc[])
 {
 	const struct block_q8_0 *xb = x + i;
 	const __m256i eight = _mm256_set1_epi8(8), zero = _mm256_setzero_si256();
@@ -408,8 +408,7 @@ ALWAYS_INLINE void q4_0_group_rows(int R, int64_t i, int count, const uint8_t *w
 
 		/* eight blocks span 144 bytes: three cache lines */
 		for (int c = 0; c < 3; c++)
-			_mm_prefetch((const char *)a + PREFETCH_ROWS * w_row_bytes + 64 * c,
-				     _MM_HINT_T0);
+			_mm_prefetch((const char *)a + ahead + 64 * c, _MM_HINT_T0);
 
 #pragma GCC unroll 4
 		for (int j = 0; j < 4; j++) {
@@ -433,14 +432,15 @@ void mbr_vec_dot_rows_q4_0_q8_0_avx512(int64_t n, float *s, const void *w,
 	enum { R = MBR_Q4_0_ROWS };
 	__m256 acc[R];
 	int64_t nb = n / 32, i = 0;
+	size_t ahead = PREFETCH_ROWS * (size_t)nb * sizeof(struct block_q4_0);
 
 	assert(n % 32 == 0);
 	for (int r = 0; r < R; r++)
 		acc[r] = _mm256_setzero_ps();
 	for (; i + 8 <= nb; i += 8)
-		q4_0_group_rows(R, i, 8, w, w_row_bytes, x, acc);
+		q4_0_group_rows(R, i, 8, w, w_row_bytes, ahead, x, acc);
 	if (i < nb)
-		q4_0_group_rows(R, i, (int)(nb - i), w, w_row_bytes, x, acc);
+		q4_0_group_rows(R, i, (int)(nb - i), w, w_row_bytes, ahead, x, acc);
 	/* sum_blocks adds its (zero) mins before the sum: -0 becomes +0 */
 	for (int r = 0; r < R; r++)
 		s[r] = hsum8(_mm256_add_ps(acc[r], _mm256_setzero_ps()));
