@@ -341,11 +341,10 @@ static void rows_by_gemm(const struct matmul_task *m, struct row_tile this,
 	}
 }
 
-/* Thread ith's first row: a multiple of 4, which the kernels' dot_rows
- * divide. */
+/* Thread ith's first row of an even split (nth: the end). */
 static int64_t first_row(int64_t rows, int ith, int nth)
 {
-	return ith == nth ? rows : rows * ith / nth / 4 * 4;
+	return rows * ith / nth;
 }
 
 static void pack_groups(const struct matmul_task *m, int ith, int nth)
