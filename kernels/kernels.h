@@ -37,9 +37,10 @@ typedef void (*mbr_vec_dot_fn)(int64_t n, float *s, const void *w,
  * The matmul passes rows a run apart and calls again with the rows after
  * them, so the kernels fetch ahead the rows that follow each in memory.
  */
-#define MBR_DOT_ROWS_MAX 8
 typedef void (*mbr_vec_dot_rows_fn)(int64_t n, float *s, const void *w,
 				    size_t w_row_bytes, const void *x);
+/* the most dot_rows a set may have: the matmul's buffer of one call's s */
+#define MBR_DOT_ROWS_MAX 8
 
 /*
  * Batched products for prompt processing. A group of up to

@@ -413,13 +413,13 @@ static void matmul_task(void *arg, int ith, int nth)
 	}
 	for (int i = 0; i < m->parts; i++) {
 		const struct matmul_part *p = &m->part[i];
+		int64_t start = first_row(p->w->rows, ith, nth);
 		int64_t end = first_row(p->w->rows, ith + 1, nth);
-
 		/* several tokens: a tile at a time, while its rows are in
 		 * cache; one: the whole range, the dots' runs as long as can be */
-		int64_t tile = m->n > 1 ? ROW_TILE : end;
+		int64_t tile = m->n > 1 ? ROW_TILE : end - start;
 
-		for (int64_t r0 = first_row(p->w->rows, ith, nth); r0 < end; r0 += tile)
+		for (int64_t r0 = start; r0 < end; r0 += tile)
 			rows_by_vec_dot(m, p, r0, r0 + tile < end ? r0 + tile : end);
 	}
 }

@@ -36,17 +36,7 @@
 
 /* ---- F16 against F16, in f16-avx512.h's order */
 
-void mbr_vec_dot_f16_f16_avx512(int64_t n, float *s, const void *w, const void *x)
-{
-	const mbr_half *a = w, *b = x;
-	int64_t n16 = n - n % 16;
-	__m512 acc = _mm512_setzero_ps();
-
-	for (int64_t i = 0; i < n16; i += 16)
-		acc = _mm512_fmadd_ps(f16_load16(a + i), f16_load16(b + i), acc);
-	*s = f16_finish(acc, a, b, n16, n);
-}
-
+/* elements i .. i + 15 of R rows a[r] against b into their accumulators */
 ALWAYS_INLINE void f16_step_rows(int R, const mbr_half *const *a, const mbr_half *b,
 				 int64_t i, __m512 *acc)
 {
@@ -55,6 +45,17 @@ ALWAYS_INLINE void f16_step_rows(int R, const mbr_half *const *a, const mbr_half
 #pragma GCC unroll 4
 	for (int r = 0; r < R; r++)
 		acc[r] = _mm512_fmadd_ps(f16_load16(a[r] + i), xv, acc[r]);
+}
+
+void mbr_vec_dot_f16_f16_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+	const mbr_half *a = w, *b = x;
+	int64_t n16 = n - n % 16;
+	__m512 acc = _mm512_setzero_ps();
+
+	for (int64_t i = 0; i < n16; i += 16)
+		f16_step_rows(1, &a, b, i, &acc);
+	*s = f16_finish(acc, a, b, n16, n);
 }
 
 /*
